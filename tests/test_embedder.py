@@ -1,0 +1,28 @@
+import numpy as np
+import pytest
+
+from kb.embedder import Embedder, bf16_supported, resolve_precision
+from kb.errors import ModelError
+from kb.model import describe_model
+
+
+def test_precision_setting(monkeypatch):
+    monkeypatch.setenv("KB_PRECISION", "FP32")
+    assert resolve_precision() == "fp32"
+    assert resolve_precision("bf16") == "bf16"
+    monkeypatch.setenv("KB_PRECISION", "auto")
+    assert resolve_precision() == ("bf16" if bf16_supported() else "fp32")
+    monkeypatch.setenv("KB_PRECISION", "fp16")
+    with pytest.raises(ModelError, match="Precisión desconocida 'fp16'"):
+        resolve_precision()
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_query_and_passage_prefixes_give_different_unit_vectors(tiny_model, precision):
+    embedder = Embedder(describe_model(tiny_model), precision=precision)
+    q = embedder.encode_queries(["distrito industrial"])
+    p = embedder.encode_passages(["distrito industrial", "  distrito industrial \n"])
+    assert q.dtype == p.dtype == np.float32
+    assert np.allclose(np.linalg.norm(np.vstack([q, p]), axis=1), 1.0, atol=1e-5)
+    assert not np.allclose(q[0], p[0], atol=1e-4)
+    assert np.allclose(p[0], p[1], atol=1e-6)  # edge whitespace is not part of the text

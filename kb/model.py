@@ -14,11 +14,10 @@ from importlib import metadata
 from pathlib import Path
 
 from kb import config
-from kb.convert import CONVERTER_VERSION, MANIFEST, build_model_dir, files_fingerprint
+from kb.convert import CONVERTER_VERSION, E5_PROMPTS, MANIFEST, build_model_dir, files_fingerprint
 from kb.errors import ModelError
 
 DEFAULT_NAME = "multilingual-e5-small"
-E5_PROMPTS = {"query": "query: ", "passage": "passage: "}
 
 
 @dataclass(frozen=True)

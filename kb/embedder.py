@@ -69,11 +69,11 @@ class Embedder:
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.precision == "bf16"):
             # sentence-transformers sorts by length before batching, so padding stays small.
             vectors = self.model.encode(
-                texts, batch_size=self.batch_size, convert_to_numpy=True,
-                normalize_embeddings=True, show_progress_bar=False,
+                texts, batch_size=self.batch_size, convert_to_numpy=True, show_progress_bar=False,
             )
         vectors = np.asarray(vectors, dtype=np.float32)
-        # Re-normalise after the cast so every vector is unit length in float32.
+        # Normalise here rather than trust the model: a user's model directory
+        # may have no Normalize module.
         return np.ascontiguousarray(vectors / np.linalg.norm(vectors, axis=1, keepdims=True))
 
 
@@ -81,9 +81,11 @@ PRECISIONS = ("auto", "fp32", "bf16")
 
 
 def bf16_supported() -> bool:
+    """True where oneDNN runs bfloat16 natively (AVX512-BF16 or AMX); elsewhere bf16 is slow."""
     import torch
 
-    return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    check = getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", None)
+    return bool(torch.backends.mkldnn.is_available() and check is not None and check())
 
 
 def resolve_precision(requested: str | None = None) -> str:

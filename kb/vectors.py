@@ -40,10 +40,12 @@ def _faiss():
 class VectorIndex:
     """Inner-product (cosine, for unit vectors) search over ids chosen by the caller."""
 
-    def __init__(self, directory: Path, manifest: VectorManifest, index) -> None:
+    def __init__(self, directory: Path, manifest: VectorManifest, index, generation: int = 0) -> None:
         self.directory = Path(directory)
         self.manifest = manifest
         self._index = index
+        # Which state of the store these vectors match (see kb.index).
+        self.generation = generation
 
     @classmethod
     def create(cls, directory: str | Path, model: ModelInfo) -> VectorIndex:
@@ -58,7 +60,8 @@ class VectorIndex:
         directory = Path(directory)
         data = json.loads((directory / MANIFEST_FILE).read_text(encoding="utf-8"))
         manifest = VectorManifest(data["model_name"], data["model_fingerprint"], int(data["dimension"]))
-        vectors = cls(directory, manifest, _faiss().read_index(str(directory / INDEX_FILE)))
+        index = _faiss().read_index(str(directory / INDEX_FILE))
+        vectors = cls(directory, manifest, index, int(data.get("generation", 0)))
         if model is not None:
             vectors.check_model(model)
         return vectors
@@ -68,16 +71,7 @@ class VectorIndex:
 
     def check_model(self, model: ModelInfo) -> None:
         m = self.manifest
-        if m.model_fingerprint == model.fingerprint and m.dimension == model.dimension:
-            return
-        raise ModelMismatchError(
-            f"El índice de {self.directory} se creó con el modelo {m.model_name} "
-            f"({_short(m.model_fingerprint)}, dimensión {m.dimension}), pero el modelo en uso es "
-            f"{model.name} ({_short(model.fingerprint)}, dimensión {model.dimension}); "
-            "no se mezclan vectores de modelos distintos. Para reindexar con el modelo en uso, "
-            "cree un índice nuevo en otra carpeta y vuelva a ingerir los documentos; "
-            f"para seguir usando este índice, elija su modelo con KB_MODEL o --model."
-        )
+        check_same_model(self.directory, m.model_name, m.model_fingerprint, m.dimension, model)
 
     def add(self, ids: np.ndarray, vectors: np.ndarray, model: ModelInfo) -> None:
         self.check_model(model)
@@ -92,10 +86,14 @@ class VectorIndex:
     def remove(self, ids: np.ndarray) -> int:
         return int(self._index.remove_ids(np.asarray(ids, dtype=np.int64)))
 
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """(scores, ids) of the `k` nearest vectors per query; id -1 pads short results."""
+    def search(self, queries: np.ndarray, k: int, allowed: list[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(scores, ids) of the `k` nearest vectors per query, among `allowed` ids if given;
+        id -1 pads short results."""
         queries = np.ascontiguousarray(queries, dtype=np.float32)
-        return self._index.search(queries, k)
+        if allowed is None:
+            return self._index.search(queries, k)
+        selector = _faiss().IDSelectorBatch(np.asarray(allowed, dtype=np.int64))
+        return self._index.search(queries, k, params=_faiss().SearchParameters(sel=selector))
 
     def save(self) -> None:
         """Write the index and its manifest, each replaced atomically."""
@@ -106,8 +104,23 @@ class VectorIndex:
             "model_name": self.manifest.model_name,
             "model_fingerprint": self.manifest.model_fingerprint,
             "dimension": self.manifest.dimension,
+            "generation": self.generation,
         }
         _atomic_write(self.directory / MANIFEST_FILE, (json.dumps(manifest, indent=2) + "\n").encode())
+
+
+def check_same_model(directory: Path, name: str, fingerprint: str, dimension: int, model: ModelInfo) -> None:
+    """Raise unless `model` is the one (fingerprint and dimension) an index was built with."""
+    if fingerprint == model.fingerprint and dimension == model.dimension:
+        return
+    raise ModelMismatchError(
+        f"El índice de {directory} se creó con el modelo {name} "
+        f"({_short(fingerprint)}, dimensión {dimension}), pero el modelo en uso es "
+        f"{model.name} ({_short(model.fingerprint)}, dimensión {model.dimension}); "
+        "no se mezclan vectores de modelos distintos. Para reindexar con el modelo en uso, "
+        "cree un índice nuevo en otra carpeta y vuelva a ingerir los documentos; "
+        "para seguir usando este índice, elija su modelo con KB_MODEL o --model."
+    )
 
 
 def _short(fingerprint: str) -> str:

@@ -1,0 +1,188 @@
+"""Ingest files into a knowledge base: extract, clean, chunk, embed, store.
+
+Each document is written in one transaction (old version out, new one in), so
+an interruption at any point leaves the previous state fully usable. Progress
+is reported through a callback; this module never prints.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ingest.chunk import chunk_pages
+from ingest.clean import clean_pages, unusable_report
+from ingest.extract import extract
+from kb.analysis import analyze
+from kb.catalog import CATALOG_FILE, DocumentMeta, load_catalog, slugify
+from kb.errors import KBError
+from kb.index import KnowledgeBase
+
+SUPPORTED = (".pdf", ".txt", ".md")
+
+
+@dataclass
+class FileResult:
+    path: Path
+    status: str  # "indexed", "replaced", "unchanged", "duplicate" or "failed"
+    doc_id: str | None = None
+    reason: str | None = None  # one Spanish line: why it failed, or which pages were unusable
+    pages: int = 0
+    chunks: int = 0
+
+
+@dataclass
+class Progress:
+    files_done: int
+    files_total: int
+    pages: int
+    chunks: int
+    current: Path | None
+
+
+@dataclass
+class Summary:
+    results: list[FileResult] = field(default_factory=list)
+    pruned: list[str] = field(default_factory=list)
+    ignored: int = 0  # files in folders with an unsupported extension
+
+    def count(self, status: str) -> int:
+        return sum(r.status == status for r in self.results)
+
+
+def discover(paths: Iterable[str | Path]) -> tuple[list[Path], int]:
+    """Files to ingest: named files as given, folders searched for supported files."""
+    files, ignored = [], 0
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            for child in sorted(path.rglob("*")):
+                if not child.is_file() or any(part.startswith(".") for part in child.relative_to(path).parts):
+                    continue
+                if child.suffix.lower() in SUPPORTED:
+                    files.append(child)
+                elif child.name != CATALOG_FILE:
+                    ignored += 1
+        else:
+            files.append(path)  # extract() explains what is wrong with it, if anything
+    return list(dict.fromkeys(p.resolve() if p.exists() else p for p in files)), ignored
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def ingest(kb: KnowledgeBase, embedder, paths: Iterable[str | Path], *, prune: bool = False,
+           progress: Callable[[Progress], None] = lambda _: None) -> Summary:
+    files, ignored = discover(paths)
+    summary = Summary(ignored=ignored)
+    catalogs: dict[Path, dict[str, DocumentMeta]] = {}
+    pages = chunks = 0
+    try:
+        for done, path in enumerate(files):
+            progress(Progress(done, len(files), pages, chunks, path))
+            try:
+                catalog = catalogs.setdefault(path.parent, load_catalog(path.parent / CATALOG_FILE))
+                result = _ingest_file(kb, embedder, path, catalog.get(path.name))
+            except KBError as error:
+                result = FileResult(path, "failed", reason=str(error))
+            except OSError as error:
+                result = FileResult(path, "failed", reason=f"{path}: no se puede leer ({error.strerror or error})")
+            summary.results.append(result)
+            pages += result.pages
+            chunks += result.chunks
+        if prune:
+            summary.pruned = _prune(kb)
+        progress(Progress(len(files), len(files), pages, chunks, None))
+    finally:
+        # Whatever was committed is also made searchable by vector; if this
+        # save never happens, the next open rebuilds the vectors from SQLite.
+        kb.save_vectors()
+    return summary
+
+
+def _ingest_file(kb: KnowledgeBase, embedder, path: Path, meta: DocumentMeta | None) -> FileResult:
+    store = kb.store
+    sha = file_sha256(path)
+    same_content = store.document_by_hash(sha)
+    if same_content is not None:
+        if same_content.path == str(path):
+            return FileResult(path, "unchanged", same_content.doc_id)
+        if Path(same_content.path).exists():
+            return FileResult(path, "duplicate", same_content.doc_id,
+                              reason=f"{path}: mismo contenido que {same_content.doc_id} ({same_content.path}); "
+                                     "se indexa una sola vez")
+    doc_id = _doc_id_for(kb, path)
+    previous = store.document(doc_id)
+
+    extracted = extract(path)
+    cleaned = clean_pages(extracted.pages)
+    report = unusable_report(cleaned)
+    pieces = chunk_pages(doc_id, cleaned)
+    vectors = embedder.encode_passages([c.text for c in pieces])
+    meta = meta or _metadata_from_pdf(extracted.metadata)
+
+    with store.atomic():
+        if previous is not None:
+            old_ids = store.chunk_ids_of(previous.doc_id)
+            store.delete_document(previous.doc_id)
+        document = store.insert_document(doc_id, str(path), sha, extracted.kind, meta, report)
+        store.insert_pages(document, cleaned)
+        ids = store.insert_chunks(document, pieces, [analyze(c.text) for c in pieces], vectors)
+        kb.bump_generation()
+    if previous is not None:
+        kb.vectors.remove(np.array(old_ids, dtype=np.int64))
+    if ids:
+        kb.vectors.add(np.array(ids, dtype=np.int64), vectors, kb.model)
+    status = "replaced" if previous is not None else "indexed"
+    usable = sum(p.status == "ok" for p in cleaned)
+    return FileResult(path, status, doc_id, reason=f"{path}: {report}" if report else None,
+                      pages=usable, chunks=len(pieces))
+
+
+def _doc_id_for(kb: KnowledgeBase, path: Path) -> str:
+    """The file name's slug; a different file with the same name gets a suffix."""
+    base = slugify(path.name)
+    candidate, n = base, 1
+    while True:
+        existing = kb.store.document(candidate)
+        if existing is None or existing.path == str(path) or not Path(existing.path).exists():
+            return candidate
+        n += 1
+        candidate = f"{base}-{n}"
+
+
+_PLACEHOLDER_AUTHORS = {"user", "usuario", "admin", "administrator", "administrador", "autor", "author", "hp", "pc"}
+
+
+def _metadata_from_pdf(metadata: dict[str, str]) -> DocumentMeta:
+    """Title and author from the PDF's own metadata when they look real; no year:
+    a file's creation date is not the publication year."""
+    title = metadata.get("title", "").strip()
+    if title.lower().startswith(("microsoft word", "untitled", "sin título")) or title.lower().endswith(
+        (".doc", ".docx", ".pdf")
+    ):
+        title = ""
+    author = metadata.get("author", "").strip()
+    if author.lower() in _PLACEHOLDER_AUTHORS or len(author) < 3:
+        author = ""
+    return DocumentMeta(title=title or None, authors=(author,) if author else ())
+
+
+def _prune(kb: KnowledgeBase) -> list[str]:
+    gone = [d for d in kb.store.documents() if not Path(d.path).exists()]
+    for document in gone:
+        ids = kb.store.chunk_ids_of(document.doc_id)
+        with kb.store.atomic():
+            kb.store.delete_document(document.doc_id)
+            kb.bump_generation()
+        kb.vectors.remove(np.array(ids, dtype=np.int64))
+    return [d.doc_id for d in gone]

@@ -1,0 +1,64 @@
+"""Spanish text analysis for lexical search: stems with accents folded, ñ kept.
+
+The same function analyses passages at index time and queries at search time,
+so "cooperación", "cooperativas" and "COOPERACION" meet on one term, while
+"año" and "ano" stay apart.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import cache
+
+_TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
+_KEEP = {"ñ": "\x00", "Ñ": "\x01"}
+
+STOPWORDS = {
+    "es": frozenset(
+        """a al algo algunas algunos ante antes como con contra cual cuales cuando de del desde donde
+        durante e el ella ellas ellos en entre era eran es esa esas ese eso esos esta estas este esto
+        estos fue fueron ha han hasta hay la las le les lo los mas me mi mientras muy ni no nos o os
+        otra otras otro otros para pero poco por porque que quien quienes se sea ser si sin sino sobre
+        son su sus también tan te tiene tienen todo todos tu un una unas uno unos y ya yo qué cómo
+        cuál cuáles dónde cuándo según the of and in to is are what which""".split()
+    )
+}
+_STEMMER_NAMES = {"es": "spanish"}
+
+
+def fold_accents(word: str) -> str:
+    """Drop diacritics except the tilde of ñ, which makes a different letter."""
+    for letter, mark in _KEEP.items():
+        word = word.replace(letter, mark)
+    decomposed = unicodedata.normalize("NFD", word)
+    word = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
+    for letter, mark in _KEEP.items():
+        word = word.replace(mark, letter)
+    return word
+
+
+@cache
+def _stemmer(language: str):
+    import Stemmer
+
+    return Stemmer.Stemmer(_STEMMER_NAMES[language])
+
+
+def terms(text: str, language: str = "es") -> list[str]:
+    """Index terms of `text` in order: lowercase, stopwords out, accents folded, stemmed."""
+    words = [w for w in _TOKEN.findall(unicodedata.normalize("NFC", text).lower()) if w not in STOPWORDS[language]]
+    # Fold before stemming: users often type without accents, and the stemmer
+    # must then see the same word either way ("economías" / "economias").
+    return _stemmer(language).stemWords([fold_accents(w) for w in words])
+
+
+def analyze(text: str, language: str = "es") -> str:
+    return " ".join(terms(text, language))
+
+
+def fts_query(text: str, language: str = "es") -> str | None:
+    """An FTS5 MATCH expression: any of the query's terms, each quoted so user
+    text can never be read as FTS5 syntax; None when nothing is left to search."""
+    unique = dict.fromkeys(terms(text, language))
+    return " OR ".join(f'"{t}"' for t in unique) or None

@@ -1,0 +1,81 @@
+"""An index directory: the SQLite store plus the FAISS vectors, tied to one model.
+
+SQLite is the truth and records the model and a generation number bumped by
+every change; the FAISS file is a cache saved with the generation it matches,
+rebuilt from the stored vectors whenever the two disagree (after a crash
+between the SQLite commit and the FAISS save, for instance).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from kb import config
+from kb.model import ModelInfo
+from kb.store import Store
+from kb.vectors import VectorIndex, check_same_model
+
+
+def index_dir(explicit: str | os.PathLike | None = None) -> Path:
+    """`--index`, else `KB_HOME`, else the per-user data directory."""
+    value = explicit or os.environ.get("KB_HOME")
+    if value:
+        return Path(value).expanduser()
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir(config.APP_NAME, appauthor=False))
+
+
+class KnowledgeBase:
+    def __init__(self, directory: str | Path, model: ModelInfo) -> None:
+        self.directory = Path(directory)
+        self.model = model
+        self.store = Store(self.directory)
+        self._check_model()
+        self.vectors = self._load_vectors()
+
+    def close(self) -> None:
+        self.store.close()
+
+    def _check_model(self) -> None:
+        fingerprint = self.store.get_setting("model_fingerprint")
+        if fingerprint is None:
+            with self.store.atomic():
+                self.store.set_setting("model_name", self.model.name)
+                self.store.set_setting("model_fingerprint", self.model.fingerprint)
+                self.store.set_setting("dimension", str(self.model.dimension))
+                self.store.set_setting("generation", "0")
+            return
+        check_same_model(self.directory, self.store.get_setting("model_name") or "?", fingerprint,
+                         int(self.store.get_setting("dimension") or 0), self.model)
+
+    @property
+    def generation(self) -> int:
+        return int(self.store.get_setting("generation") or 0)
+
+    def bump_generation(self) -> None:
+        """Call inside the transaction that changes chunks."""
+        self.store.set_setting("generation", str(self.generation + 1))
+
+    def _load_vectors(self) -> VectorIndex:
+        try:
+            vectors = VectorIndex.open(self.directory, self.model)
+            if vectors.generation == self.generation and len(vectors) == self.store.chunk_count():
+                return vectors
+        except (FileNotFoundError, ValueError, RuntimeError):
+            pass  # missing or unreadable cache: rebuild below
+        return self.rebuild_vectors()
+
+    def rebuild_vectors(self) -> VectorIndex:
+        vectors = VectorIndex.create(self.directory, self.model)
+        ids, matrix = self.store.all_vectors(self.model.dimension)
+        if len(ids):
+            vectors.add(ids, matrix, self.model)
+        vectors.generation = self.generation
+        vectors.save()
+        return vectors
+
+    def save_vectors(self) -> None:
+        self.vectors.generation = self.generation
+        self.vectors.save()

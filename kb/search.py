@@ -1,0 +1,78 @@
+"""Hybrid search: BM25 over Spanish-analysed text plus dense vectors, fused by rank."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from kb.analysis import fts_query
+from kb.catalog import DocumentMeta
+from kb.citations import locator, short_citation
+from kb.index import KnowledgeBase
+from kb.store import ChunkRow, Filters
+
+MODES = ("hybrid", "lexical", "dense")
+RRF_K = 60  # the usual reciprocal-rank-fusion constant; see eval/ for tuning
+CANDIDATES = 50  # per retriever, before fusion
+
+
+@dataclass(frozen=True)
+class Hit:
+    rank: int
+    score: float
+    chunk: ChunkRow
+    meta: DocumentMeta
+    citation: str
+
+
+def fuse(rankings: list[list[int]], *, k: int = RRF_K, weights: list[float] | None = None) -> list[tuple[int, float]]:
+    """Reciprocal-rank fusion: sum of weight / (k + rank) over the rankings an id appears in."""
+    weights = weights or [1.0] * len(rankings)
+    scores: dict[int, float] = {}
+    for ranking, weight in zip(rankings, weights):
+        for rank, item in enumerate(ranking, 1):
+            scores[item] = scores.get(item, 0.0) + weight / (k + rank)
+    return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def lexical_ranking(kb: KnowledgeBase, query: str, limit: int, filters: Filters | None) -> list[tuple[int, float]]:
+    match = fts_query(query)
+    return kb.store.lexical(match, limit, filters) if match else []
+
+
+def dense_ranking(kb: KnowledgeBase, query_vector: np.ndarray, limit: int,
+                  filters: Filters | None) -> list[tuple[int, float]]:
+    allowed = kb.store.chunk_ids(filters) if filters else None
+    if allowed is not None and not allowed:
+        return []
+    scores, ids = kb.vectors.search(query_vector[None, :], limit, allowed=allowed)
+    return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+
+
+def search(kb: KnowledgeBase, embedder, query: str, *, k: int = 10, filters: Filters | None = None,
+           mode: str = "hybrid", query_vector: np.ndarray | None = None) -> list[Hit]:
+    """The `k` best passages for `query`, each with its citation."""
+    if mode not in MODES:
+        raise ValueError(f"modo de búsqueda desconocido: {mode}")
+    limit = max(CANDIDATES, k)
+    rankings = []
+    if mode in ("hybrid", "lexical"):
+        rankings.append(lexical_ranking(kb, query, limit, filters))
+    if mode in ("hybrid", "dense"):
+        vector = query_vector if query_vector is not None else embedder.encode_queries([query])[0]
+        rankings.append(dense_ranking(kb, vector, limit, filters))
+    if mode == "hybrid":
+        scored = fuse([[i for i, _ in r] for r in rankings])
+    else:
+        scored = rankings[0]
+    top = scored[:k]
+    rows = kb.store.chunks(i for i, _ in top)
+    metas = {d.doc_id: d.meta for d in kb.store.documents()}
+    hits = []
+    for rank, (chunk_id, score) in enumerate(top, 1):
+        chunk = rows[chunk_id]
+        meta = metas[chunk.doc_id]
+        where = locator(chunk.page_start, chunk.page_end, chunk.paragraph_start, chunk.paragraph_end)
+        hits.append(Hit(rank, score, chunk, meta, short_citation(meta, chunk.doc_id, where)))
+    return hits

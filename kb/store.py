@@ -1,0 +1,323 @@
+"""The SQLite store: documents, pages, chunks, their vectors and the lexical index.
+
+SQLite is the single source of truth. Vectors are stored per chunk (float32
+blobs), so the FAISS index is a cache that can always be rebuilt from here,
+and one transaction per document keeps text, vectors and FTS rows in step.
+Every SQL statement of the project lives in this module.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from kb.catalog import DocumentMeta
+
+DB_FILE = "kb.sqlite"
+
+MIGRATIONS = [
+    """
+    CREATE TABLE documents (
+        id INTEGER PRIMARY KEY,
+        doc_id TEXT NOT NULL UNIQUE,
+        path TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        title TEXT,
+        authors TEXT NOT NULL DEFAULT '[]',
+        year INTEGER,
+        venue TEXT,
+        doi TEXT,
+        meta TEXT NOT NULL DEFAULT '{}',
+        report TEXT,
+        ingested_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+    );
+    CREATE INDEX documents_sha256 ON documents(sha256);
+    CREATE TABLE pages (
+        document INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+        ordinal INTEGER NOT NULL,
+        number INTEGER,
+        label TEXT,
+        raw TEXT NOT NULL,
+        text TEXT NOT NULL,
+        status TEXT NOT NULL,
+        PRIMARY KEY (document, ordinal)
+    );
+    CREATE TABLE chunks (
+        id INTEGER PRIMARY KEY,
+        chunk_id TEXT NOT NULL UNIQUE,
+        document INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+        ordinal INTEGER NOT NULL,
+        text TEXT NOT NULL,
+        analyzed TEXT NOT NULL,
+        page_start INTEGER,
+        page_end INTEGER,
+        start INTEGER NOT NULL,
+        "end" INTEGER NOT NULL,
+        paragraph_start INTEGER NOT NULL,
+        paragraph_end INTEGER NOT NULL,
+        section TEXT,
+        vector BLOB
+    );
+    CREATE INDEX chunks_document ON chunks(document);
+    -- External-content FTS5 over the analysed text; tokens are already stems
+    -- with accents folded, so the tokenizer must not fold again (ñ survives).
+    CREATE VIRTUAL TABLE chunks_fts USING fts5(
+        analyzed, content='chunks', content_rowid='id', tokenize='unicode61 remove_diacritics 0'
+    );
+    CREATE TRIGGER chunks_ai AFTER INSERT ON chunks BEGIN
+        INSERT INTO chunks_fts(rowid, analyzed) VALUES (new.id, new.analyzed);
+    END;
+    CREATE TRIGGER chunks_ad AFTER DELETE ON chunks BEGIN
+        INSERT INTO chunks_fts(chunks_fts, rowid, analyzed) VALUES ('delete', old.id, old.analyzed);
+    END;
+    CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    """,
+]
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Restrict a search; every filter that is set must match."""
+
+    doc_ids: tuple[str, ...] = ()
+    years: tuple[int, ...] = ()
+    authors: tuple[str, ...] = ()  # case-insensitive substring of an author name
+
+    def __bool__(self) -> bool:
+        return bool(self.doc_ids or self.years or self.authors)
+
+
+@dataclass(frozen=True)
+class DocumentRow:
+    id: int
+    doc_id: str
+    path: str
+    sha256: str
+    kind: str
+    meta: DocumentMeta
+    report: str | None
+    pages: int
+    chunks: int
+
+
+@dataclass(frozen=True)
+class ChunkRow:
+    id: int
+    chunk_id: str
+    doc_id: str
+    ordinal: int
+    text: str
+    page_start: int | None
+    page_end: int | None
+    paragraph_start: int
+    paragraph_end: int
+    section: str | None
+
+
+class Store:
+    def __init__(self, directory: str | Path) -> None:
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.path = self.directory / DB_FILE
+        self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self.db.execute("PRAGMA foreign_keys = ON")
+        # WAL lets searches read the last committed state while an ingest writes.
+        self.db.execute("PRAGMA journal_mode = WAL")
+        self.db.execute("PRAGMA synchronous = FULL")
+        self._migrate()
+
+    def close(self) -> None:
+        self.db.close()
+
+    def _migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            with self.atomic():
+                for statement in _statements(script):
+                    self.db.execute(statement)
+                self.db.execute(f"PRAGMA user_version = {number}")
+
+    @contextmanager
+    def atomic(self) -> Iterator[None]:
+        """One transaction; nested calls become savepoints."""
+        if self.db.in_transaction:
+            self.db.execute("SAVEPOINT nested")
+            try:
+                yield
+            except BaseException:
+                self.db.execute("ROLLBACK TO nested")
+                raise
+            finally:
+                self.db.execute("RELEASE nested")
+            return
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # settings ---------------------------------------------------------------
+
+    def get_setting(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_setting(self, key: str, value: str) -> None:
+        self.db.execute("INSERT INTO settings(key, value) VALUES (?, ?) "
+                        "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
+
+    # documents --------------------------------------------------------------
+
+    def document_by_hash(self, sha256: str) -> DocumentRow | None:
+        rows = self._documents("WHERE d.sha256 = ?", (sha256,))
+        return rows[0] if rows else None
+
+    def document(self, doc_id: str) -> DocumentRow | None:
+        rows = self._documents("WHERE d.doc_id = ?", (doc_id,))
+        return rows[0] if rows else None
+
+    def documents(self) -> list[DocumentRow]:
+        return self._documents("", ())
+
+    def _documents(self, where: str, params: tuple) -> list[DocumentRow]:
+        sql = f"""
+            SELECT d.id, d.doc_id, d.path, d.sha256, d.kind, d.title, d.authors, d.year, d.venue, d.doi,
+                   d.meta, d.report,
+                   (SELECT count(*) FROM pages p WHERE p.document = d.id),
+                   (SELECT count(*) FROM chunks c WHERE c.document = d.id)
+            FROM documents d {where} ORDER BY d.doc_id
+        """
+        out = []
+        for row in self.db.execute(sql, params):
+            extra = json.loads(row[10])
+            meta = DocumentMeta(title=row[5], authors=tuple(json.loads(row[6])), year=row[7], venue=row[8],
+                                doi=row[9], **extra)
+            out.append(DocumentRow(row[0], row[1], row[2], row[3], row[4], meta, row[11], row[12], row[13]))
+        return out
+
+    def delete_document(self, doc_id: str) -> None:
+        self.db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
+
+    def insert_document(self, doc_id: str, path: str, sha256: str, kind: str, meta: DocumentMeta,
+                        report: str | None) -> int:
+        core = {"title", "authors", "year", "venue", "doi"}
+        extra = {k: v for k, v in meta.__dict__.items() if k not in core and v is not None}
+        cursor = self.db.execute(
+            "INSERT INTO documents(doc_id, path, sha256, kind, title, authors, year, venue, doi, meta, report) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (doc_id, path, sha256, kind, meta.title, json.dumps(list(meta.authors), ensure_ascii=False),
+             meta.year, meta.venue, meta.doi, json.dumps(extra, ensure_ascii=False), report),
+        )
+        return int(cursor.lastrowid)
+
+    def insert_pages(self, document: int, pages: Iterable) -> None:
+        self.db.executemany(
+            "INSERT INTO pages(document, ordinal, number, label, raw, text, status) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(document, i, p.number, p.label, p.raw, p.text, p.status) for i, p in enumerate(pages)],
+        )
+
+    def insert_chunks(self, document: int, chunks: list, analyzed: list[str], vectors: np.ndarray) -> list[int]:
+        ids = []
+        for chunk, terms, vector in zip(chunks, analyzed, vectors):
+            cursor = self.db.execute(
+                'INSERT INTO chunks(chunk_id, document, ordinal, text, analyzed, page_start, page_end, start, "end", '
+                "paragraph_start, paragraph_end, section, vector) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (chunk.chunk_id, document, chunk.ordinal, chunk.text, terms, chunk.page_start, chunk.page_end,
+                 chunk.start, chunk.end, chunk.paragraph_start, chunk.paragraph_end, chunk.section,
+                 np.asarray(vector, np.float32).tobytes()),
+            )
+            ids.append(int(cursor.lastrowid))
+        return ids
+
+    # chunks -------------------------------------------------------------------
+
+    _CHUNK_COLUMNS = ("c.id, c.chunk_id, d.doc_id, c.ordinal, c.text, c.page_start, c.page_end, "
+                      "c.paragraph_start, c.paragraph_end, c.section")
+
+    def chunks(self, ids: Iterable[int]) -> dict[int, ChunkRow]:
+        ids = list(ids)
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        sql = (f"SELECT {self._CHUNK_COLUMNS} FROM chunks c JOIN documents d ON d.id = c.document "
+               f"WHERE c.id IN ({marks})")
+        return {row[0]: ChunkRow(*row) for row in self.db.execute(sql, ids)}
+
+    def pages(self, doc_id: str) -> list:
+        from ingest.pages import CleanPage
+
+        sql = ("SELECT p.number, p.label, p.raw, p.text, p.status FROM pages p "
+               "JOIN documents d ON d.id = p.document WHERE d.doc_id = ? ORDER BY p.ordinal")
+        return [CleanPage(*row) for row in self.db.execute(sql, (doc_id,))]
+
+    def chunk_ids_of(self, doc_id: str) -> list[int]:
+        sql = "SELECT c.id FROM chunks c JOIN documents d ON d.id = c.document WHERE d.doc_id = ?"
+        return [int(r[0]) for r in self.db.execute(sql, (doc_id,))]
+
+    def chunk_count(self) -> int:
+        return int(self.db.execute("SELECT count(*) FROM chunks").fetchone()[0])
+
+    def all_vectors(self, dimension: int) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, vectors) of every chunk, to rebuild the vector index."""
+        rows = self.db.execute("SELECT id, vector FROM chunks ORDER BY id").fetchall()
+        ids = np.array([r[0] for r in rows], dtype=np.int64)
+        vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), dimension)
+        return ids, vectors
+
+    def lexical(self, match: str, limit: int, filters: Filters | None = None) -> list[tuple[int, float]]:
+        """(chunk row id, score) for an FTS5 MATCH expression, best first (score = -bm25)."""
+        where, params = _filter_sql(filters)
+        sql = ("SELECT f.rowid, -bm25(chunks_fts) FROM chunks_fts f "
+               "JOIN chunks c ON c.id = f.rowid JOIN documents d ON d.id = c.document "
+               f"WHERE chunks_fts MATCH ?{where} ORDER BY bm25(chunks_fts) LIMIT ?")
+        return [(int(r[0]), float(r[1])) for r in self.db.execute(sql, [match, *params, limit])]
+
+    def chunk_ids(self, filters: Filters | None = None) -> list[int]:
+        where, params = _filter_sql(filters)
+        sql = f"SELECT c.id FROM chunks c JOIN documents d ON d.id = c.document WHERE 1{where}"
+        return [int(r[0]) for r in self.db.execute(sql, params)]
+
+    def integrity_ok(self) -> bool:
+        return self.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def _filter_sql(filters: Filters | None) -> tuple[str, list]:
+    """AND-clauses over documents `d` for the filters that are set."""
+    if filters is None:
+        return "", []
+    clauses, params = [], []
+    if filters.doc_ids:
+        clauses.append(f"d.doc_id IN ({','.join('?' * len(filters.doc_ids))})")
+        params += list(filters.doc_ids)
+    if filters.years:
+        clauses.append(f"d.year IN ({','.join('?' * len(filters.years))})")
+        params += list(filters.years)
+    for author in filters.authors:
+        clauses.append("lower(d.authors) LIKE ?")
+        params.append(f"%{author.lower()}%")
+    return "".join(f" AND {c}" for c in clauses), params
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration into statements; trigger bodies keep their inner semicolons."""
+    statements, buffer = [], []
+    for line in script.strip().splitlines():
+        if line.strip().startswith("--"):
+            continue
+        buffer.append(line)
+        joined = "\n".join(buffer).strip()
+        if joined.endswith(";") and sqlite3.complete_statement(joined):
+            statements.append(joined)
+            buffer = []
+    if "\n".join(buffer).strip():
+        statements.append("\n".join(buffer).strip())
+    return statements

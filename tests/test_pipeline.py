@@ -1,0 +1,104 @@
+"""Ingest into an index with the fake embedder: what is indexed, skipped, replaced, reported."""
+
+import shutil
+
+import pytest
+
+from ingest.pipeline import ingest
+from kb import config
+from kb.index import KnowledgeBase
+from kb.search import search
+from kb.store import Filters
+from tests.fakes import FAKE_MODEL, FakeEmbedder
+
+
+@pytest.fixture
+def kb(tmp_path):
+    base = KnowledgeBase(tmp_path / "index", FAKE_MODEL)
+    yield base
+    base.close()
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    folder = tmp_path / "corpus"
+    shutil.copytree(config.bundled_corpus_dir(), folder)
+    return folder
+
+
+def test_bundled_corpus_is_indexed_with_catalog_metadata(kb, corpus):
+    summary = ingest(kb, FakeEmbedder(), [corpus])
+    assert summary.count("indexed") == 5 and summary.count("failed") == 0
+    docs = {d.doc_id: d for d in kb.store.documents()}
+    assert set(docs) == {p.stem for p in corpus.glob("*.txt")}
+    assert docs["saravi-1998-distritos-mexico"].meta.authors == ("Saraví, Gonzalo A.",)
+    assert docs["fomin-bid-clusters-distritos"].meta.year is None
+    assert len(kb.vectors) == kb.store.chunk_count() > 100
+
+
+def test_second_ingest_skips_unchanged_files_without_embedding(kb, corpus):
+    ingest(kb, FakeEmbedder(), [corpus])
+    again = FakeEmbedder()
+    summary = ingest(kb, again, [corpus])
+    assert summary.count("unchanged") == 5 and again.calls == 0
+
+
+def test_changed_file_is_replaced_and_duplicate_reported(kb, corpus, tmp_path):
+    ingest(kb, FakeEmbedder(), [corpus])
+    saravi = corpus / "saravi-1998-distritos-mexico.txt"
+    saravi.write_text(saravi.read_text(encoding="utf-8") + "\n\nUn párrafo nuevo sobre el mesoespacio.", encoding="utf-8")
+    copy = tmp_path / "copia.txt"
+    shutil.copy(corpus / "fomin-bid-clusters-distritos.txt", copy)
+    summary = ingest(kb, FakeEmbedder(), [corpus, copy])
+    by_status = {r.path.name: r for r in summary.results}
+    assert by_status["saravi-1998-distritos-mexico.txt"].status == "replaced"
+    assert by_status["copia.txt"].status == "duplicate"
+    assert "mismo contenido que fomin-bid-clusters-distritos" in by_status["copia.txt"].reason
+    assert len(kb.store.documents()) == 5
+    assert len(kb.vectors) == kb.store.chunk_count()
+
+
+def test_prune_drops_documents_whose_files_are_gone(kb, corpus):
+    ingest(kb, FakeEmbedder(), [corpus])
+    (corpus / "loginn-2018-asociatividad-medellin.txt").unlink()
+    summary = ingest(kb, FakeEmbedder(), [corpus], prune=True)
+    assert summary.pruned == ["loginn-2018-asociatividad-medellin"]
+    assert kb.store.document("loginn-2018-asociatividad-medellin") is None
+    assert len(kb.vectors) == kb.store.chunk_count()
+
+
+def test_bad_files_fail_with_one_line_and_the_rest_is_indexed(kb, tmp_path, corpus):
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "vacio.pdf").write_bytes(b"")
+    (bad / "pagina.pdf").write_text("<html><body>Access Denied</body></html>")
+    (bad / "latin1.txt").write_bytes("Cooperación en el distrito".encode("latin-1"))
+    (bad / "foto.png").write_bytes(b"\x89PNG")
+    summary = ingest(kb, FakeEmbedder(), [bad, corpus / "saravi-1998-distritos-mexico.txt"])
+    failed = {r.path.name: r.reason for r in summary.results if r.status == "failed"}
+    assert set(failed) == {"vacio.pdf", "pagina.pdf", "latin1.txt"}
+    assert all(reason.startswith(str(bad)) and "\n" not in reason for reason in failed.values())
+    assert summary.ignored == 1
+    assert summary.count("indexed") == 1
+
+
+def test_an_exception_midway_leaves_the_previous_index_intact(kb, corpus, monkeypatch):
+    ingest(kb, FakeEmbedder(), [corpus])
+    before = kb.store.chunk_count()
+    saravi = corpus / "saravi-1998-distritos-mexico.txt"
+    saravi.write_text(saravi.read_text(encoding="utf-8") + "\n\nCambio.", encoding="utf-8")
+
+    import kb.store as store_module
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("corte de luz")
+
+    monkeypatch.setattr(store_module.Store, "insert_chunks", boom)
+    with pytest.raises(RuntimeError):
+        ingest(kb, FakeEmbedder(), [saravi])
+    monkeypatch.undo()
+    assert kb.store.chunk_count() == before
+    reopened = KnowledgeBase(kb.directory, FAKE_MODEL)
+    hits = search(reopened, FakeEmbedder(), "mesoespacio institucional", k=3, filters=Filters(doc_ids=("saravi-1998-distritos-mexico",)))
+    assert hits and all(h.chunk.doc_id == "saravi-1998-distritos-mexico" for h in hits)
+    reopened.close()

@@ -1,0 +1,97 @@
+"""Search over the bundled corpus with the fake embedder: passages, citations, filters, JSON."""
+
+import json
+import shutil
+
+import pytest
+from click.testing import CliRunner
+
+from ingest.pipeline import ingest
+from kb import cli as cli_module
+from kb import config
+from kb.citations import locator, short_citation
+from kb.catalog import DocumentMeta
+from kb.index import KnowledgeBase
+from kb.search import fuse, search
+from kb.store import Filters
+from tests.fakes import FAKE_MODEL, FakeEmbedder
+
+
+@pytest.fixture(scope="module")
+def indexed(tmp_path_factory):
+    base = tmp_path_factory.mktemp("kb")
+    corpus = base / "corpus"
+    shutil.copytree(config.bundled_corpus_dir(), corpus)
+    kb = KnowledgeBase(base / "index", FAKE_MODEL)
+    ingest(kb, FakeEmbedder(), [corpus])
+    yield kb
+    kb.close()
+
+
+def test_fusion_rewards_agreement():
+    fused = fuse([[1, 2, 3], [3, 1, 4]])
+    assert [i for i, _ in fused][:2] == [1, 3]
+
+
+@pytest.mark.parametrize("mode", ["lexical", "dense", "hybrid"])
+def test_mesoespacio_finds_the_sarvi_passage_with_its_citation(indexed, mode):
+    hits = search(indexed, FakeEmbedder(), "mesoespacio institucional", k=5, mode=mode)
+    top = hits[0]
+    assert top.chunk.doc_id == "saravi-1998-distritos-mexico"
+    assert "espacio" in top.chunk.text
+    assert top.citation.startswith("Saraví (1998). Micro y pequeñas empresas en los distritos industriales de México")
+    assert ", párr" in top.citation  # a text file without pages is cited by paragraph
+
+
+def test_lexical_search_ignores_accents_and_case(indexed):
+    a = search(indexed, FakeEmbedder(), "COOPERACION ENTRE EMPRESAS", k=5, mode="lexical")
+    b = search(indexed, FakeEmbedder(), "cooperación entre empresas", k=5, mode="lexical")
+    assert [h.chunk.chunk_id for h in a] == [h.chunk.chunk_id for h in b]
+
+
+def test_filters_narrow_results(indexed):
+    for mode in ("lexical", "dense", "hybrid"):
+        by_doc = search(indexed, FakeEmbedder(), "clúster", k=10, mode=mode,
+                        filters=Filters(doc_ids=("pillihuaman-2025-villa-el-salvador",)))
+        assert by_doc and {h.chunk.doc_id for h in by_doc} == {"pillihuaman-2025-villa-el-salvador"}
+        by_year = search(indexed, FakeEmbedder(), "clúster", k=10, mode=mode, filters=Filters(years=(1998,)))
+        assert {h.meta.year for h in by_year} == {1998}
+        by_author = search(indexed, FakeEmbedder(), "clúster", k=10, mode=mode, filters=Filters(authors=("saraví",)))
+        assert {h.chunk.doc_id for h in by_author} == {"saravi-1998-distritos-mexico"}
+
+
+@pytest.mark.parametrize("meta, where, expected", [
+    (DocumentMeta(title="T", authors=("Saraví, Gonzalo A.",), year=1998), "p. 4", "Saraví (1998). T, p. 4"),
+    (DocumentMeta(title="T", authors=("A, B", "C, D")), "p. 4", "A y C (s. f.). T, p. 4"),
+    (DocumentMeta(title="T", authors=("A, B", "C, D", "E, F"), year=2006), "p. 1", "A et al. (2006). T, p. 1"),
+    (DocumentMeta(year=2018), "párr. 3", "doc-x (2018), párr. 3"),
+])
+def test_citation_never_invents(meta, where, expected):
+    assert short_citation(meta, "doc-x", where) == expected
+
+
+def test_locators():
+    assert locator(4, 4, 1, 1) == "p. 4"
+    assert locator(4, 5, 1, 1) == "pp. 4–5"
+    assert locator(None, None, 7, 7) == "párr. 7"
+    assert locator(None, None, 7, 9) == "párrs. 7–9"
+
+
+def test_cli_search_json_one_object_per_query_in_order(indexed, monkeypatch):
+    monkeypatch.setattr(cli_module, "_open_kb", lambda *_: (KnowledgeBase(indexed.directory, FAKE_MODEL), FakeEmbedder()))
+    result = CliRunner().invoke(cli_module.cli, ["search", "mesoespacio", "Porter diamante", "--json", "--k", "3"])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.output.strip().splitlines()]
+    assert [line["query"] for line in lines] == ["mesoespacio", "Porter diamante"]
+    hit = lines[0]["hits"][0]
+    assert set(hit) == {"rank", "score", "chunk_id", "doc_id", "title", "authors", "year", "page", "page_end", "text", "tags"}
+    assert hit["rank"] == 1 and hit["doc_id"] == "saravi-1998-distritos-mexico"
+    assert hit["page"] is None and hit["year"] == 1998 and hit["authors"] == ["Saraví, Gonzalo A."]
+
+
+def test_cli_search_human_output_has_numbered_citations(indexed, monkeypatch):
+    monkeypatch.setattr(cli_module, "_open_kb", lambda *_: (KnowledgeBase(indexed.directory, FAKE_MODEL), FakeEmbedder()))
+    result = CliRunner().invoke(cli_module.cli, ["search", "mesoespacio", "--k", "2"])
+    assert result.exit_code == 0, result.output
+    assert "[1] Saraví (1998). Micro y pequeñas empresas" in result.output
+    assert "[2] " in result.output

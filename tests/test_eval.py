@@ -33,3 +33,13 @@ def test_every_labelled_answer_lies_inside_a_corpus_passage(set_name):
     for item in items:
         answer = ev.collapse(item["answer"])
         assert any(d == item["doc_id"] and answer in p for d, p in zip(doc_ids, collapsed)), item["id"]
+
+
+def test_retrieval_relevance_survives_cleaning_and_chunk_cuts():
+    ev = load("retrieval")
+    answer = "El distrito es una entidad socio- territorial caracterizada por la presencia"
+    assert ev.contains_answer("Para Becattini, el distrito es una entidad socio-territorial caracterizada por la presencia activa", answer)
+    assert ev.contains_answer("[corte] socio-territorial caracterizada por la presencia simultánea", answer)  # second half
+    assert not ev.contains_answer("El clúster es una concentración geográfica de empresas", answer)
+    assert ev.metrics([1, 3, None, 7]) == {"queries": 4, "hit_at_1": 0.25, "recall_at_5": 0.5,
+                                           "mrr_at_10": round((1 + 1 / 3 + 1 / 7) / 4, 3)}

@@ -1,0 +1,101 @@
+"""Retrieval quality of `kb search` (lexical, dense, hybrid) on a labelled query set.
+
+The bundled corpus is ingested into a fresh index, with the real-world PDFs of
+../shared/real-pdfs as distractors when present. A hit is relevant when it
+comes from the query's document and contains the labelled answer (compared on
+letters and digits only, so cleaning that rejoins "institucio- nal" still
+matches; half of the answer is enough when a chunk boundary cuts it).
+
+    python eval/retrieval.py [--set eval/dev.jsonl] [--no-distractors] [--index DIR]
+
+Prints hit@1, recall@5 and MRR@10 per mode and writes eval/results/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+DISTRACTORS = HERE.parent.parent / "shared" / "real-pdfs"
+
+
+def alnum(text: str) -> str:
+    return re.sub(r"[\W_]+", "", text.lower())
+
+
+def contains_answer(chunk_text: str, answer: str) -> bool:
+    a, c = alnum(answer), alnum(chunk_text)
+    half = len(a) // 2
+    return a in c or a[:half] in c or a[half:] in c
+
+
+def metrics(first_ranks: list[int | None]) -> dict:
+    n = len(first_ranks)
+    return {
+        "queries": n,
+        "hit_at_1": round(sum(r == 1 for r in first_ranks) / n, 3),
+        "recall_at_5": round(sum(r is not None and r <= 5 for r in first_ranks) / n, 3),
+        "mrr_at_10": round(sum(1 / r for r in first_ranks if r) / n, 3),
+    }
+
+
+def main() -> None:
+    from ingest.pipeline import ingest
+    from kb.config import bundled_corpus_dir
+    from kb.embedder import load_embedder
+    from kb.index import KnowledgeBase
+    from kb.search import MODES, search
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--set", type=Path, default=HERE / "dev.jsonl")
+    parser.add_argument("--no-distractors", action="store_true")
+    parser.add_argument("--index", type=Path, default=None, help="reuse (or build) the index here")
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args()
+
+    items = [json.loads(line) for line in args.set.read_text(encoding="utf-8").splitlines() if line.strip()]
+    embedder = load_embedder()
+    directory = args.index or Path(tempfile.mkdtemp(prefix="kb-eval-"))
+    kb = KnowledgeBase(directory, embedder.info)
+    sources = [bundled_corpus_dir()]
+    if not args.no_distractors and DISTRACTORS.is_dir():
+        sources.append(DISTRACTORS)
+    ingest(kb, embedder, sources)
+    chunks = kb.store.chunk_count()
+
+    vectors = embedder.encode_queries([item["query"] for item in items])
+    report = {
+        "set": args.set.name,
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "documents": len(kb.store.documents()),
+        "chunks": chunks,
+        "distractors": len(sources) > 1,
+        "modes": {},
+        "misses": {},
+    }
+    for mode in MODES:
+        ranks = []
+        for item, vector in zip(items, vectors):
+            hits = search(kb, embedder, item["query"], k=10, mode=mode, query_vector=vector)
+            rank = next((h.rank for h in hits
+                         if h.chunk.doc_id == item["doc_id"] and contains_answer(h.chunk.text, item["answer"])), None)
+            ranks.append(rank)
+        report["modes"][mode] = metrics(ranks)
+        report["misses"][mode] = [item["id"] for item, r in zip(items, ranks) if r != 1]
+        m = report["modes"][mode]
+        print(f"{mode:<8} hit@1 {m['hit_at_1']:.3f}  recall@5 {m['recall_at_5']:.3f}  MRR@10 {m['mrr_at_10']:.3f}")
+    print(f"({len(items)} consultas; {report['documents']} documentos, {chunks} fragmentos)")
+    kb.close()
+    out = args.out or HERE / "results" / f"retrieval-{args.set.stem}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"Resultados en {out}")
+
+
+if __name__ == "__main__":
+    main()

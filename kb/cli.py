@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from kb.errors import KBError
@@ -107,7 +109,7 @@ def ingest_command(paths: tuple[str, ...], prune: bool, index_path: str | None, 
     def label(_):
         return f"{state['pages']} páginas, {state['chunks']} fragmentos {state['file']}"
 
-    with click.progressbar(length=total, label="Indexando", item_show_func=label, file=click.get_text_stream("stderr"),
+    with click.progressbar(length=total, label="Indexando", item_show_func=label, file=sys.stderr,
                            show_eta=True) as bar:
         last = {"done": 0}
 

@@ -95,3 +95,17 @@ def test_cli_search_human_output_has_numbered_citations(indexed, monkeypatch):
     assert result.exit_code == 0, result.output
     assert "[1] Saraví (1998). Micro y pequeñas empresas" in result.output
     assert "[2] " in result.output
+
+
+def test_cli_ingest_exit_codes_and_summary(tmp_path, monkeypatch):
+    monkeypatch.setattr(cli_module, "_open_kb", lambda *_: (KnowledgeBase(tmp_path / "idx", FAKE_MODEL), FakeEmbedder()))
+    bad = tmp_path / "roto.pdf"
+    bad.write_text("<html>Access Denied</html>")
+    nothing = CliRunner().invoke(cli_module.cli, ["ingest", str(bad)])
+    assert nothing.exit_code == cli_module.NOTHING_INDEXED
+    assert f"✗ {bad}: no es un PDF (parece una página HTML)" in nothing.output
+    good = tmp_path / "nota.txt"
+    good.write_text("La cooperación entre empresas del distrito genera confianza.", encoding="utf-8")
+    some = CliRunner().invoke(cli_module.cli, ["ingest", str(bad), str(good)])
+    assert some.exit_code == 0
+    assert "Indexados: 1" in some.output and "fallidos: 1" in some.output

@@ -13,7 +13,10 @@ from kb.index import KnowledgeBase
 from kb.store import ChunkRow, Filters
 
 MODES = ("hybrid", "lexical", "dense")
-RRF_K = 60  # the usual reciprocal-rank-fusion constant; see eval/ for tuning
+RRF_K = 60  # the usual reciprocal-rank-fusion constant
+# Dense counts double: on the dev set (45 queries, real PDFs as distractors)
+# weights 1:2 gave hit@1 0.489 / recall@5 0.844 against 0.467 / 0.778 for 1:1.
+LEXICAL_WEIGHT, DENSE_WEIGHT = 1.0, 2.0
 CANDIDATES = 50  # per retriever, before fusion
 
 
@@ -63,7 +66,7 @@ def search(kb: KnowledgeBase, embedder, query: str, *, k: int = 10, filters: Fil
         vector = query_vector if query_vector is not None else embedder.encode_queries([query])[0]
         rankings.append(dense_ranking(kb, vector, limit, filters))
     if mode == "hybrid":
-        scored = fuse([[i for i, _ in r] for r in rankings])
+        scored = fuse([[i for i, _ in r] for r in rankings], weights=[LEXICAL_WEIGHT, DENSE_WEIGHT])
     else:
         scored = rankings[0]
     top = scored[:k]

@@ -127,6 +127,9 @@ def _ingest_file(kb: KnowledgeBase, embedder, path: Path, meta: DocumentMeta | N
     cleaned = clean_pages(extracted.pages)
     report = unusable_report(cleaned)
     pieces = chunk_pages(doc_id, cleaned)
+    if not pieces:
+        # Nothing citable (an image-only PDF, a blank page): report it, store nothing.
+        return FileResult(path, "failed", reason=f"{path}: {report or 'no contiene texto'}")
     vectors = embedder.encode_passages([c.text for c in pieces])
     meta = meta or _metadata_from_pdf(extracted.metadata)
 

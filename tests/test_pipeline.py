@@ -102,3 +102,44 @@ def test_an_exception_midway_leaves_the_previous_index_intact(kb, corpus, monkey
     hits = search(reopened, FakeEmbedder(), "mesoespacio institucional", k=3, filters=Filters(doc_ids=("saravi-1998-distritos-mexico",)))
     assert hits and all(h.chunk.doc_id == "saravi-1998-distritos-mexico" for h in hits)
     reopened.close()
+
+
+def test_pdf_without_text_layer_is_reported_not_indexed(kb, tmp_path):
+    import pymupdf
+
+    scan = tmp_path / "escaneo.pdf"
+    doc = pymupdf.open()
+    for _ in range(3):
+        page = doc.new_page()
+        page.draw_rect(pymupdf.Rect(50, 50, 300, 300), fill=(0.2, 0.2, 0.2))  # drawn, no text
+    doc.save(scan)
+    summary = ingest(kb, FakeEmbedder(), [scan])
+    [result] = summary.results
+    assert result.status == "failed"
+    assert result.reason == f"{scan}: sin capa de texto: páginas 1–3; requiere OCR"
+    assert kb.store.documents() == []
+
+
+def test_pdf_pages_are_cited_by_pdf_page_number(kb, tmp_path):
+    import pymupdf
+
+    pdf = tmp_path / "informe.pdf"
+    doc = pymupdf.open()
+    topics = ["la confianza", "los proveedores", "las cooperativas", "el crédito", "la exportación",
+              "las ferias", "la formación", "los sindicatos", "el municipio", "la innovación",
+              "los talleres", "la calidad", "el transporte", "los precios", "la maquinaria"]
+    for n in range(1, 4):
+        page = doc.new_page()
+        sentences = [f"En el año {1990 + n} el grupo {n} estudió {t} de las empresas del distrito número {i}."
+                     for i, t in enumerate(topics)]
+        if n == 2:
+            sentences.insert(7, "El mesoespacio institucional aparece solo en esta página.")
+        page.insert_textbox(pymupdf.Rect(50, 50, 550, 800), " ".join(sentences), fontsize=11)
+    doc.save(pdf)
+    ingest(kb, FakeEmbedder(), [pdf])
+    [hit] = search(kb, FakeEmbedder(), "mesoespacio", k=1, mode="lexical")
+    start, end = hit.chunk.page_start, hit.chunk.page_end
+    assert start <= 2 <= end and end <= 3
+    assert hit.citation.endswith(f", p. {start}" if start == end else f", pp. {start}–{end}")
+    # The passage's sentence is on PDF page 2 of the stored clean text.
+    assert "mesoespacio" in kb.store.pages("informe")[1].text

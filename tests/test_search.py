@@ -131,3 +131,13 @@ def test_docs_and_show(indexed, monkeypatch):
     assert show.exit_code == 0 and "mesoespacio" in show.output
     missing = CliRunner().invoke(cli_module.cli, ["show", "nada", "--index", str(indexed.directory)])
     assert missing.exit_code == 1 and "No existe el documento 'nada'" in missing.output
+
+
+def test_cli_ingest_of_a_folder_without_documents_says_so(tmp_path, monkeypatch):
+    monkeypatch.setattr(cli_module, "_open_kb", lambda *_: (KnowledgeBase(tmp_path / "idx", FAKE_MODEL), FakeEmbedder()))
+    empty = tmp_path / "vacia"
+    empty.mkdir()
+    (empty / "foto.jpg").write_bytes(b"\xff\xd8")
+    result = CliRunner().invoke(cli_module.cli, ["ingest", str(empty)])
+    assert result.exit_code == cli_module.NOTHING_INDEXED
+    assert f"No hay archivos PDF, TXT o MD en: {empty}" in result.output

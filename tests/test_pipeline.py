@@ -163,3 +163,15 @@ def test_a_stale_vector_file_is_rebuilt_from_sqlite(kb, corpus):
     assert len(reopened.vectors) == reopened.store.chunk_count()
     assert search(reopened, FakeEmbedder(), "mesoespacio", k=1, mode="dense")
     reopened.close()
+
+
+def test_index_refuses_to_open_with_another_model(kb, corpus):
+    from dataclasses import replace
+
+    from kb.errors import ModelMismatchError
+
+    ingest(kb, FakeEmbedder(), [corpus / "saravi-1998-distritos-mexico.txt"])
+    other = replace(FAKE_MODEL, name="otro-modelo", fingerprint="sha256:" + "0" * 64)
+    with pytest.raises(ModelMismatchError, match="no se mezclan vectores de modelos distintos"):
+        KnowledgeBase(kb.directory, other)
+    assert KnowledgeBase(kb.directory, FAKE_MODEL).store.chunk_count() == kb.store.chunk_count()

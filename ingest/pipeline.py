@@ -134,7 +134,7 @@ def _ingest_file(kb: KnowledgeBase, embedder, path: Path, meta: DocumentMeta | N
     if not pieces:
         # Nothing citable (an image-only PDF, a blank page): report it, store nothing.
         return FileResult(path, "failed", reason=f"{path}: {report or 'no contiene texto'}")
-    vectors = embedder.encode_passages([c.text for c in pieces])
+    vectors = _embed(kb, embedder, pieces, previous.doc_id if previous else None)
     meta = meta or _metadata_from_pdf(extracted.metadata)
 
     with store.atomic():
@@ -153,6 +153,20 @@ def _ingest_file(kb: KnowledgeBase, embedder, path: Path, meta: DocumentMeta | N
     usable = sum(p.status == "ok" for p in cleaned)
     return FileResult(path, status, doc_id, reason=f"{path}: {report}" if report else None,
                       pages=usable, chunks=len(pieces))
+
+
+def _embed(kb: KnowledgeBase, embedder, pieces: list, previous: str | None) -> np.ndarray:
+    """Vectors for `pieces`, re-using those of unchanged chunks of the previous version
+    (same chunk id = same text), so an edited document is not embedded whole again."""
+    known = kb.store.vectors_of(previous, kb.model.dimension) if previous else {}
+    todo = [i for i, c in enumerate(pieces) if c.chunk_id not in known]
+    vectors = np.zeros((len(pieces), kb.model.dimension), np.float32)
+    if todo:
+        vectors[todo] = embedder.encode_passages([pieces[i].text for i in todo])
+    for i, chunk in enumerate(pieces):
+        if chunk.chunk_id in known:
+            vectors[i] = known[chunk.chunk_id]
+    return vectors
 
 
 def _doc_id_for(kb: KnowledgeBase, path: Path) -> str:

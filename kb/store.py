@@ -267,6 +267,11 @@ class Store:
         sql = "SELECT c.id FROM chunks c JOIN documents d ON d.id = c.document WHERE d.doc_id = ?"
         return [int(r[0]) for r in self.db.execute(sql, (doc_id,))]
 
+    def vectors_of(self, doc_id: str, dimension: int) -> dict[str, np.ndarray]:
+        """Stored vectors of a document's chunks, by chunk id."""
+        sql = "SELECT c.chunk_id, c.vector FROM chunks c JOIN documents d ON d.id = c.document WHERE d.doc_id = ?"
+        return {row[0]: np.frombuffer(row[1], np.float32, dimension) for row in self.db.execute(sql, (doc_id,))}
+
     def chunk_count(self) -> int:
         return int(self.db.execute("SELECT count(*) FROM chunks").fetchone()[0])
 

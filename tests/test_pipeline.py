@@ -175,3 +175,20 @@ def test_index_refuses_to_open_with_another_model(kb, corpus):
     with pytest.raises(ModelMismatchError, match="no se mezclan vectores de modelos distintos"):
         KnowledgeBase(kb.directory, other)
     assert KnowledgeBase(kb.directory, FAKE_MODEL).store.chunk_count() == kb.store.chunk_count()
+
+
+def test_an_edited_document_re_embeds_only_its_new_chunks(kb, corpus):
+    ingest(kb, FakeEmbedder(), [corpus])
+    saravi = corpus / "saravi-1998-distritos-mexico.txt"
+    chunks_before = len(kb.store.chunk_ids_of("saravi-1998-distritos-mexico"))
+    saravi.write_text(saravi.read_text(encoding="utf-8") + "\n\nUn párrafo final añadido sobre el mesoespacio.",
+                      encoding="utf-8")
+    embedder = FakeEmbedder()
+    ingest(kb, embedder, [saravi])
+    assert 0 < embedder.calls <= 2 < chunks_before
+    new_chunk = next(c for c in kb.store.chunks(kb.store.chunk_ids_of("saravi-1998-distritos-mexico")).values()
+                     if "Un párrafo final añadido" in c.text)
+    # The new chunk's vector is in the index: its own text finds it first.
+    [hit] = search(kb, FakeEmbedder(), new_chunk.text, k=1, mode="dense")
+    assert hit.chunk.chunk_id == new_chunk.chunk_id
+    assert len(kb.vectors) == kb.store.chunk_count()

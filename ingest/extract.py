@@ -78,7 +78,30 @@ def _extract_pdf(path: Path) -> Extracted:
         pages = [_read_page(doc, index) for index in range(doc.page_count)]
         metadata = {key: value for key, value in (doc.metadata or {}).items()
                     if isinstance(value, str) and value.strip()}
-    return Extracted(path=path, kind="pdf", pages=pages, metadata=metadata)
+        title = _title_guess(doc)
+    return Extracted(path=path, kind="pdf", pages=pages, metadata=metadata, title_guess=title)
+
+
+def _title_guess(doc: pymupdf.Document) -> str | None:
+    """The largest-type text of the first page, when it stands out from the body
+    and reads like a title (2 to 30 words); never an author or a year."""
+    try:
+        lines = [
+            (max(span["size"] for span in line["spans"]), "".join(span["text"] for span in line["spans"]).strip())
+            for block in doc.load_page(0).get_text("dict")["blocks"] if block.get("type") == 0
+            for line in block["lines"] if line["spans"]
+        ]
+    except Exception:
+        return None
+    lines = [(size, text) for size, text in lines if text]
+    if len(lines) < 2:
+        return None
+    body = sorted(size for size, _ in lines)[len(lines) // 2]
+    largest = max(size for size, _ in lines)
+    if largest < body * 1.3:
+        return None
+    title = " ".join(" ".join(text for size, text in lines if size >= largest - 0.5).split())
+    return title if 2 <= len(title.split()) <= 30 else None
 
 
 def _check_pdf_signature(path: Path) -> None:

@@ -26,6 +26,7 @@ class Extracted:
     kind: str  # "pdf", "txt" or "md"
     pages: list[Page]
     metadata: dict[str, str] = field(default_factory=dict)  # raw PDF metadata, may be empty
+    title_guess: str | None = None  # the first page's largest-type line(s), for documents without a title
 
 
 @dataclass

@@ -8,6 +8,7 @@ is reported through a callback; this module never prints.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -135,7 +136,7 @@ def _ingest_file(kb: KnowledgeBase, embedder, path: Path, meta: DocumentMeta | N
         # Nothing citable (an image-only PDF, a blank page): report it, store nothing.
         return FileResult(path, "failed", reason=f"{path}: {report or 'no contiene texto'}")
     vectors = _embed(kb, embedder, pieces, previous.doc_id if previous else None)
-    meta = meta or _metadata_from_pdf(extracted.metadata)
+    meta = meta or _metadata_from_pdf(extracted.metadata, extracted.title_guess)
 
     with store.atomic():
         if previous is not None:
@@ -181,21 +182,33 @@ def _doc_id_for(kb: KnowledgeBase, path: Path) -> str:
         candidate = f"{base}-{n}"
 
 
-_PLACEHOLDER_AUTHORS = {"user", "usuario", "admin", "administrator", "administrador", "autor", "author", "hp", "pc"}
+_PLACEHOLDER_AUTHORS = {"user", "usuario", "admin", "administrator", "administrador", "autor", "author", "hp",
+                        "pc", "winxp", "windows", "owner", "propietario"}
+# Producer leftovers seen in real PDFs' title field: "doi:10.1016/…",
+# "MCD_Desarrollo humano…_v9", "AnuarioEco..pmd", "Microsoft Word - informe.docx".
+_JUNK_TITLE = re.compile(r"^(doi:|microsoft word|untitled|sin título)|_v\d+$|\.(docx?|pdf|pmd|indd|qxd|rtf)$|^\S+$",
+                         re.IGNORECASE)
 
 
-def _metadata_from_pdf(metadata: dict[str, str]) -> DocumentMeta:
-    """Title and author from the PDF's own metadata when they look real; no year:
-    a file's creation date is not the publication year."""
-    title = metadata.get("title", "").strip()
-    if title.lower().startswith(("microsoft word", "untitled", "sin título")) or title.lower().endswith(
-        (".doc", ".docx", ".pdf")
-    ):
-        title = ""
-    author = metadata.get("author", "").strip()
-    if author.lower() in _PLACEHOLDER_AUTHORS or len(author) < 3:
-        author = ""
-    return DocumentMeta(title=title or None, authors=(author,) if author else ())
+def _plausible_title(title: str) -> str | None:
+    title = " ".join(title.split())
+    return None if not title or _JUNK_TITLE.search(title) else title
+
+
+def _plausible_author(author: str) -> str | None:
+    author = " ".join(author.split())
+    if (len(author) < 3 or author.lower() in _PLACEHOLDER_AUTHORS or any(ch.isdigit() for ch in author)
+            or (" " not in author and "," not in author and author.islower())):  # a login name: "yanet"
+        return None
+    return author
+
+
+def _metadata_from_pdf(metadata: dict[str, str], title_guess: str | None = None) -> DocumentMeta:
+    """Title and author from the PDF's own metadata when they look real, else the
+    first page's title; no year: a file's creation date is not the publication year."""
+    title = _plausible_title(metadata.get("title", "")) or title_guess
+    author = _plausible_author(metadata.get("author", ""))
+    return DocumentMeta(title=title, authors=(author,) if author else ())
 
 
 def _prune(kb: KnowledgeBase) -> list[str]:

@@ -418,3 +418,21 @@ def test_real_two_column_article_in_spanish_keeps_reading_order():
     assert ("La economía mundial a finales del siglo xix y hasta principios del siglo xx se "
             "caracterizó por un tipo de globalización1 muy específico.") in text
     assert text.index("tercer mundo, pobres.") < text.index("La mayor parte del mundo")
+
+
+def test_title_guess_is_the_first_pages_largest_type(tmp_path):
+    path = tmp_path / "articulo.pdf"
+    doc = pymupdf.open()
+    page = doc.new_page()
+    page.insert_text((50, 80), "Distritos industriales y mesoespacio", fontsize=20)
+    page.insert_textbox(pymupdf.Rect(50, 120, 550, 700), "Texto del cuerpo del artículo. " * 40, fontsize=10)
+    doc.save(path)
+    assert extract(path).title_guess == "Distritos industriales y mesoespacio"
+
+
+def test_no_title_guess_when_nothing_stands_out(tmp_path):
+    path = tmp_path / "plano.pdf"
+    doc = pymupdf.open()
+    doc.new_page().insert_textbox(pymupdf.Rect(50, 50, 550, 700), "Solo cuerpo de texto. " * 60, fontsize=10)
+    doc.save(path)
+    assert extract(path).title_guess is None

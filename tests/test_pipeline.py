@@ -192,3 +192,19 @@ def test_an_edited_document_re_embeds_only_its_new_chunks(kb, corpus):
     [hit] = search(kb, FakeEmbedder(), new_chunk.text, k=1, mode="dense")
     assert hit.chunk.chunk_id == new_chunk.chunk_id
     assert len(kb.vectors) == kb.store.chunk_count()
+
+
+@pytest.mark.parametrize("metadata, guess, title, authors", [
+    ({"title": "doi:10.1016/j.respol.2006.04.001"}, "Emergence of the NIS concept", "Emergence of the NIS concept", ()),
+    ({"title": "MCD_Desarrollo humano pobreza y desigualdades_v9", "author": "WinXP"}, None, None, ()),
+    ({"title": "AnuarioEco..pmd", "author": "yanet"}, "ENFOQUES DEL NEOESTRUCTURALISMO", "ENFOQUES DEL NEOESTRUCTURALISMO", ()),
+    ({"title": "Revisión del modelo de sustitución de importaciones", "author": "M. Laura Vazquez Maggio"}, "otra",
+     "Revisión del modelo de sustitución de importaciones", ("M. Laura Vazquez Maggio",)),
+    ({"author": "Reyes, Giovanni E.\n\n", "creationDate": "D:20090101"}, None, None, ("Reyes, Giovanni E.",)),
+])
+def test_pdf_metadata_is_used_only_when_it_looks_real(metadata, guess, title, authors):
+    from ingest.pipeline import _metadata_from_pdf
+
+    meta = _metadata_from_pdf(metadata, guess)
+    assert (meta.title, meta.authors) == (title, authors)
+    assert meta.year is None  # a file's creation date is never a publication year

@@ -68,6 +68,11 @@ def main() -> None:
         report["misses"][mode] = [item["id"] for item, r in zip(items, ranks) if r != 1]
         m = report["modes"][mode]
         print(f"{mode:<8} hit@1 {m['hit_at_1']:.3f}  recall@5 {m['recall_at_5']:.3f}  MRR@10 {m['mrr_at_10']:.3f}")
+        for voice in sorted({item.get("voice") for item in items} - {None}):
+            v = metrics([r for item, r in zip(items, ranks) if item.get("voice") == voice])
+            report["modes"][f"{mode}/{voice}"] = v
+            print(f"  {voice:<12} hit@1 {v['hit_at_1']:.3f}  recall@5 {v['recall_at_5']:.3f}  "
+                  f"MRR@10 {v['mrr_at_10']:.3f}  ({v['queries']} consultas)")
     print(f"({len(items)} consultas; {report['documents']} documentos, {chunks} fragmentos)")
     kb.close()
     out = args.out or HERE / "results" / f"retrieval-{args.set.stem}.json"

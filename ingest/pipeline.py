@@ -7,7 +7,6 @@ is reported through a callback; this module never prints.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from ingest.extract import extract
 from kb.analysis import analyze
 from kb.catalog import CATALOG_FILE, DocumentMeta, load_catalog, slugify
 from kb.errors import KBError
+from kb.hashing import file_sha256
 from kb.index import KnowledgeBase
 
 SUPPORTED = (".pdf", ".txt", ".md")
@@ -73,14 +73,6 @@ def discover(paths: Iterable[str | Path]) -> tuple[list[Path], int]:
     return list(dict.fromkeys(p.resolve() if p.exists() else p for p in files)), ignored
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def ingest(kb: KnowledgeBase, embedder, paths: Iterable[str | Path], *, prune: bool = False,
            progress: Callable[[Progress], None] = lambda _: None) -> Summary:
     files, ignored = discover(paths)
@@ -116,6 +108,9 @@ def _ingest_file(kb: KnowledgeBase, embedder, path: Path, meta: DocumentMeta | N
     same_content = store.document_by_hash(sha)
     if same_content is not None:
         if same_content.path == str(path):
+            if meta is not None and meta != same_content.meta:
+                with store.atomic():  # the catalog changed: new metadata, same text and vectors
+                    store.update_metadata(same_content.doc_id, meta)
             return FileResult(path, "unchanged", same_content.doc_id)
         if Path(same_content.path).exists():
             return FileResult(path, "duplicate", same_content.doc_id,

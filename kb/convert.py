@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kb.hashing import file_sha256, update_from_file
 from kb.packed import Packed
 
 CONVERTER_VERSION = 1
@@ -215,7 +216,7 @@ def files_fingerprint(directory: Path) -> str:
     digest = hashlib.sha256()
     for path in sorted(p for p in directory.rglob("*") if p.is_file() and p.name != MANIFEST):
         digest.update(path.relative_to(directory).as_posix().encode() + b"\0")
-        _hash_file(path, digest)
+        update_from_file(digest, path)
     return "sha256:" + digest.hexdigest()
 
 
@@ -234,7 +235,7 @@ def build_model_dir(packed: Packed, dest: Path, *, source: str) -> Path:
         manifest = {
             "name": "multilingual-e5-small",
             "source": source,
-            "source_sha256": _file_sha256(packed.path),
+            "source_sha256": file_sha256(packed.path),
             "converter_version": CONVERTER_VERSION,
             "dimension": packed.hidden,
             "fingerprint": files_fingerprint(tmp),
@@ -256,18 +257,6 @@ def build_model_dir(packed: Packed, dest: Path, *, source: str) -> Path:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return dest
-
-
-def _hash_file(path: Path, digest) -> None:
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    _hash_file(path, digest)
-    return digest.hexdigest()
 
 
 def _fsync_tree(root: Path) -> None:

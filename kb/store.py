@@ -213,15 +213,16 @@ class Store:
 
     def insert_document(self, doc_id: str, path: str, sha256: str, kind: str, meta: DocumentMeta,
                         report: str | None) -> int:
-        core = {"title", "authors", "year", "venue", "doi"}
-        extra = {k: v for k, v in meta.__dict__.items() if k not in core and v is not None}
         cursor = self.db.execute(
             "INSERT INTO documents(doc_id, path, sha256, kind, title, authors, year, venue, doi, meta, report) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (doc_id, path, sha256, kind, meta.title, json.dumps(list(meta.authors), ensure_ascii=False),
-             meta.year, meta.venue, meta.doi, json.dumps(extra, ensure_ascii=False), report),
+            (doc_id, path, sha256, kind, *_meta_values(meta), report),
         )
         return int(cursor.lastrowid)
+
+    def update_metadata(self, doc_id: str, meta: DocumentMeta) -> None:
+        self.db.execute("UPDATE documents SET title = ?, authors = ?, year = ?, venue = ?, doi = ?, meta = ? "
+                        "WHERE doc_id = ?", (*_meta_values(meta), doc_id))
 
     def insert_pages(self, document: int, pages: Iterable) -> None:
         self.db.executemany(
@@ -306,6 +307,14 @@ def _meta(row: tuple) -> DocumentMeta:
     title, authors, year, venue, doi, extra = row
     return DocumentMeta(title=title, authors=tuple(json.loads(authors)), year=year, venue=venue, doi=doi,
                         **json.loads(extra))
+
+
+def _meta_values(meta: DocumentMeta) -> tuple:
+    """Column values for _META_COLUMNS; fields without a column go into the JSON `meta`."""
+    core = {"title", "authors", "year", "venue", "doi"}
+    extra = {k: v for k, v in meta.__dict__.items() if k not in core and v is not None}
+    return (meta.title, json.dumps(list(meta.authors), ensure_ascii=False), meta.year, meta.venue, meta.doi,
+            json.dumps(extra, ensure_ascii=False))
 
 
 def _filter_sql(filters: Filters | None) -> tuple[str, list]:

@@ -208,3 +208,16 @@ def test_pdf_metadata_is_used_only_when_it_looks_real(metadata, guess, title, au
     meta = _metadata_from_pdf(metadata, guess)
     assert (meta.title, meta.authors) == (title, authors)
     assert meta.year is None  # a file's creation date is never a publication year
+
+
+def test_editing_the_catalog_updates_metadata_without_re_embedding(kb, corpus):
+    ingest(kb, FakeEmbedder(), [corpus])
+    catalog = corpus / "catalog.toml"
+    catalog.write_text(catalog.read_text(encoding="utf-8").replace(
+        '["fomin-bid-clusters-distritos.txt"]\n', '["fomin-bid-clusters-distritos.txt"]\ntitle = "Clusters y distritos"\n'),
+        encoding="utf-8")
+    again = FakeEmbedder()
+    ingest(kb, again, [corpus])
+    assert again.calls == 0
+    assert kb.store.document("fomin-bid-clusters-distritos").meta.title == "Clusters y distritos"
+    assert kb.store.document("fomin-bid-clusters-distritos").meta.publisher == "FOMIN/BID"

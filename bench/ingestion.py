@@ -8,7 +8,6 @@ Prints the numbers and writes bench/results/ingest.json.
 
 from __future__ import annotations
 
-import json
 import tempfile
 import time
 from datetime import datetime, timezone
@@ -21,6 +20,7 @@ from ingest.pipeline import discover, ingest
 from kb.config import bundled_corpus_dir
 from kb.embedder import load_embedder
 from kb.errors import KBError
+from kb.evaluation import write_report
 from kb.index import KnowledgeBase
 
 HERE = Path(__file__).resolve().parent
@@ -92,9 +92,7 @@ def main() -> None:
     for key, value in report.items():
         print(f"{key}: {value}")
     out = HERE / "results" / "ingest.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(f"Resultados en {out}")
+    print(f"Resultados en {write_report(out, report)}")
 
 
 if __name__ == "__main__":

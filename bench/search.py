@@ -20,6 +20,7 @@ import numpy as np
 from ingest.pipeline import ingest
 from kb.config import bundled_corpus_dir
 from kb.embedder import load_embedder
+from kb.evaluation import write_report
 from kb.index import KnowledgeBase
 from kb.search import MODES, search
 
@@ -60,9 +61,7 @@ def main() -> None:
         print(f"{mode:<8} p50 {report[f'{mode}_p50_ms']:6.1f} ms  p95 {report[f'{mode}_p95_ms']:6.1f} ms")
     kb.close()
     out = HERE / "results" / "search.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(f"Resultados en {out}")
+    print(f"Resultados en {write_report(out, report)}")
 
 
 if __name__ == "__main__":

@@ -13,14 +13,13 @@ Prints hit@1, recall@5 and MRR@10 per engine and writes eval/results/.
 from __future__ import annotations
 
 import argparse
-import json
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
 from kb import checks, config
-from kb.evaluation import alnum, load_set, metrics
+from kb.evaluation import alnum, format_metrics, load_set, metrics, write_report
 
 HERE = Path(__file__).resolve().parent
 
@@ -85,12 +84,9 @@ def main() -> None:
         label = f"{name} ({engine.precision})" if hasattr(engine, "precision") else name
         report["results"][label] = metrics(first)
         m = report["results"][label]
-        print(f"{label:<16} hit@1 {m['hit_at_1']:.3f}  recall@5 {m['recall_at_5']:.3f}  MRR@10 {m['mrr_at_10']:.3f}"
-              f"  ({m['queries']} consultas, {len(passages)} pasajes)")
+        print(f"{label:<16} {format_metrics(m)}  ({m['queries']} consultas, {len(passages)} pasajes)")
     out = args.out or HERE / "results" / f"embeddings-{args.set.stem}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(f"Resultados en {out}")
+    print(f"Resultados en {write_report(out, report)}")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ Prints hit@1, recall@5 and MRR@10 per mode and writes eval/results/.
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
@@ -26,7 +25,7 @@ def main() -> None:
     from ingest.pipeline import ingest
     from kb.config import bundled_corpus_dir
     from kb.embedder import load_embedder
-    from kb.evaluation import contains_answer, load_set, metrics
+    from kb.evaluation import contains_answer, format_metrics, load_set, metrics, write_report
     from kb.index import KnowledgeBase
     from kb.search import MODES, search
 
@@ -67,18 +66,15 @@ def main() -> None:
         report["modes"][mode] = metrics(ranks)
         report["misses"][mode] = [item["id"] for item, r in zip(items, ranks) if r != 1]
         m = report["modes"][mode]
-        print(f"{mode:<8} hit@1 {m['hit_at_1']:.3f}  recall@5 {m['recall_at_5']:.3f}  MRR@10 {m['mrr_at_10']:.3f}")
+        print(f"{mode:<8} {format_metrics(m)}")
         for voice in sorted({item.get("voice") for item in items} - {None}):
             v = metrics([r for item, r in zip(items, ranks) if item.get("voice") == voice])
             report["modes"][f"{mode}/{voice}"] = v
-            print(f"  {voice:<12} hit@1 {v['hit_at_1']:.3f}  recall@5 {v['recall_at_5']:.3f}  "
-                  f"MRR@10 {v['mrr_at_10']:.3f}  ({v['queries']} consultas)")
+            print(f"  {voice:<12} {format_metrics(v)}  ({v['queries']} consultas)")
     print(f"({len(items)} consultas; {report['documents']} documentos, {chunks} fragmentos)")
     kb.close()
     out = args.out or HERE / "results" / f"retrieval-{args.set.stem}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(f"Resultados en {out}")
+    print(f"Resultados en {write_report(out, report)}")
 
 
 if __name__ == "__main__":

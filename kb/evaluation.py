@@ -33,3 +33,16 @@ def metrics(first_ranks: list[int | None]) -> dict:
         "recall_at_5": round(sum(r is not None and r <= 5 for r in first_ranks) / n, 3),
         "mrr_at_10": round(sum(1 / r for r in first_ranks if r and r <= 10) / n, 3),
     }
+
+
+def format_metrics(m: dict) -> str:
+    return f"hit@1 {m['hit_at_1']:.3f}  recall@5 {m['recall_at_5']:.3f}  MRR@10 {m['mrr_at_10']:.3f}"
+
+
+def write_report(path: Path, report: dict) -> Path:
+    """Write a results file of eval/ or bench/ atomically (a temp file, then rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    tmp.replace(path)
+    return path

@@ -27,3 +27,14 @@ def test_every_labelled_answer_lies_inside_a_corpus_passage():
     doc_ids, passages = embeddings.corpus_passages()
     for item in items:
         assert any(d == item["doc_id"] and contains_answer(p, item["answer"]) for d, p in zip(doc_ids, passages)), item["id"]
+
+
+def test_report_is_written_whole_and_metrics_read_alike(tmp_path):
+    import json
+
+    from kb.evaluation import format_metrics, write_report
+
+    out = write_report(tmp_path / "results" / "x.json", {"hit_at_1": 0.5})
+    assert json.loads(out.read_text(encoding="utf-8")) == {"hit_at_1": 0.5}
+    assert not list(out.parent.glob("*.tmp"))
+    assert format_metrics(metrics([1, None])) == "hit@1 0.500  recall@5 0.500  MRR@10 0.500"

@@ -22,6 +22,7 @@ from kb.catalog import CATALOG_FILE, DocumentMeta, load_catalog, slugify
 from kb.errors import KBError
 from kb.hashing import file_sha256
 from kb.index import KnowledgeBase
+from kb.store import DocumentRow
 
 SUPPORTED = (".pdf", ".txt", ".md")
 
@@ -120,8 +121,7 @@ def _ingest_file(kb: KnowledgeBase, embedder, path: Path, meta: DocumentMeta | N
         with store.atomic():
             store.move_document(same_content.doc_id, str(path))
         return FileResult(path, "unchanged", same_content.doc_id)
-    doc_id = _doc_id_for(kb, path)
-    previous = store.document(doc_id)
+    doc_id, previous = _doc_id_for(kb, path)
 
     extracted = extract(path)
     cleaned = clean_pages(extracted.pages)
@@ -165,14 +165,15 @@ def _embed(kb: KnowledgeBase, embedder, pieces: list, previous: str | None) -> n
     return vectors
 
 
-def _doc_id_for(kb: KnowledgeBase, path: Path) -> str:
-    """The file name's slug; a different file with the same name gets a suffix."""
+def _doc_id_for(kb: KnowledgeBase, path: Path) -> tuple[str, DocumentRow | None]:
+    """The file name's slug (a different file with the same name gets a suffix),
+    and the stored document this file replaces, if any."""
     base = slugify(path.name)
     candidate, n = base, 1
     while True:
         existing = kb.store.document(candidate)
         if existing is None or existing.path == str(path) or not Path(existing.path).exists():
-            return candidate
+            return candidate, existing
         n += 1
         candidate = f"{base}-{n}"
 

@@ -77,7 +77,7 @@ def _open_kb(index_path: str | None, model_path: str | None):
 
 def _ensure_bundled(kb, embedder) -> None:
     """The bundled corpus is indexed on first use of an empty index."""
-    if kb.store.documents():
+    if not kb.store.is_empty():
         return
     from ingest.pipeline import ingest
     from kb.config import bundled_corpus_dir

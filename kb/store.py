@@ -185,6 +185,9 @@ class Store:
         rows = self._documents("WHERE d.doc_id = ?", (doc_id,))
         return rows[0] if rows else None
 
+    def is_empty(self) -> bool:
+        return self.db.execute("SELECT 1 FROM documents LIMIT 1").fetchone() is None
+
     def documents(self) -> list[DocumentRow]:
         return self._documents("", ())
 

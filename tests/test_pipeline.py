@@ -27,7 +27,9 @@ def corpus(tmp_path):
 
 
 def test_bundled_corpus_is_indexed_with_catalog_metadata(kb, corpus):
+    assert kb.store.is_empty()
     summary = ingest(kb, FakeEmbedder(), [corpus])
+    assert not kb.store.is_empty()
     assert summary.count("indexed") == 5 and summary.count("failed") == 0
     docs = {d.doc_id: d for d in kb.store.documents()}
     assert set(docs) == {p.stem for p in corpus.glob("*.txt")}

@@ -5,7 +5,9 @@ This is the only module that imports PyMuPDF, so its quirks stay here.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import NamedTuple
 
 import pymupdf
 
@@ -84,24 +86,237 @@ def _extract_pdf(path: Path) -> Extracted:
 
 def _title_guess(doc: pymupdf.Document) -> str | None:
     """The largest-type text of the first page, when it stands out from the body
-    and reads like a title (2 to 30 words); never an author or a year."""
+    and reads like a title (2 to 30 words); never an author or a year.
+
+    The title is the first run of largest-type rows from the top, continued by
+    the rows right below it in the same type; it stops at a change of font,
+    a wide gap or a switch of language (the English translation many Latin
+    American journals print under the Spanish title).
+    """
     try:
-        lines = [
-            (max(span["size"] for span in line["spans"]), "".join(span["text"] for span in line["spans"]).strip())
-            for block in doc.load_page(0).get_text("dict")["blocks"] if block.get("type") == 0
-            for line in block["lines"] if line["spans"]
-        ]
+        page = doc.load_page(0)
+        if _is_invisible_ocr_layer(page):
+            # OCR of a scan: the biggest text is a masthead and the words are
+            # garbled, so any guess would be a wrong title in every citation.
+            return None
+        spans = _title_spans(page)
     except Exception:
         return None
-    lines = [(size, text) for size, text in lines if text]
-    if len(lines) < 2:
+    rows = _rows(spans)
+    if len(rows) < 2:
         return None
-    body = sorted(size for size, _ in lines)[len(lines) // 2]
-    largest = max(size for size, _ in lines)
+    body = _body_size(spans)
+    largest = max(_row_size(row) for row in rows)
     if largest < body * 1.3:
         return None
-    title = " ".join(" ".join(text for size, text in lines if size >= largest - 0.5).split())
+    lines = _title_lines(rows, body, largest)
+    words = " ".join(lines).split()
+    try:
+        # Other pages are read only when a word might be a broken-off piece.
+        vocabulary = _vocabulary(doc) if any(_FRAGMENT.match(word) for word in words[1:]) else set()
+    except Exception:
+        vocabulary = set()
+    title = " ".join(_join_broken_words(words, vocabulary))
     return title if 2 <= len(title.split()) <= 30 else None
+
+
+def _title_lines(rows: list[list[_Span]], body: float, largest: float) -> list[str]:
+    """The text of the title's rows: the first row holding the largest type,
+    then the rows below it for as long as they continue it."""
+    start = next(i for i, row in enumerate(rows) if _row_size(row) >= largest - 0.5)
+    above_body = [s for s in rows[start] if s.size > body * 1.05] or rows[start]
+    # Smaller type on the title's rows (a page number, body text beside it) is not title.
+    floor = max(_dominant_size(above_body) - 0.5, body * 1.05)
+    font = _dominant_font([s for s in rows[start] if s.size >= floor])
+    lines = [_row_text([s for s in rows[start] if s.size >= floor])]
+    language = _language(lines[0])
+    previous = rows[start]
+    for row in rows[start + 1:]:
+        big = [s for s in row if s.size >= floor]
+        if not _continues_title(previous, row, big, font, largest):
+            break
+        text = _row_text(big)
+        row_language = _language(text)
+        if language and row_language and row_language != language:
+            break
+        language = language or row_language
+        lines.append(text)
+        previous = row
+    return lines
+
+
+class _Span(NamedTuple):
+    text: str
+    size: float
+    font: str
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+    chars: tuple[tuple[str, float, float], ...]  # each character with its left and right edge
+
+
+def _is_invisible_ocr_layer(page: pymupdf.Page) -> bool:
+    """True when most of the page's characters are drawn invisibly (render mode 3):
+    the text layer an OCR program lays over a scanned image."""
+    counts = {"invisible": 0, "all": 0}
+    for span in page.get_texttrace():
+        counts["all"] += len(span["chars"])
+        if span["type"] == 3:
+            counts["invisible"] += len(span["chars"])
+    return counts["all"] > 0 and counts["invisible"] > counts["all"] / 2
+
+
+def _title_spans(page: pymupdf.Page) -> list[_Span]:
+    """The page's horizontal, visible-size spans with text; superscripts
+    (footnote marks such as the "1" after a title) are left out."""
+    spans = []
+    for block in page.get_text("rawdict")["blocks"]:
+        if block.get("type") != 0:
+            continue
+        for line in block["lines"]:
+            if abs(line["dir"][1]) > 0.01 or line["dir"][0] <= 0:  # rotated margin notes
+                continue
+            for span in line["spans"]:
+                chars = tuple((char["c"], char["bbox"][0], char["bbox"][2]) for char in span["chars"])
+                text = "".join(char for char, _, _ in chars)
+                if not text.strip() or span["flags"] & pymupdf.TEXT_FONT_SUPERSCRIPT:
+                    continue
+                spans.append(_Span(text, span["size"], span["font"], *span["bbox"], chars))
+    return spans
+
+
+def _rows(spans: list[_Span]) -> list[list[_Span]]:
+    """Spans grouped into visual rows, top to bottom, each row left to right.
+
+    PyMuPDF's lines are not enough: producers split a row into several lines
+    or blocks (one per word in justified text, one per letter size in fake
+    small caps) and list them in drawing order, not reading order.
+    """
+    rows: list[list[_Span]] = []
+    for span in sorted(spans, key=lambda s: ((s.y0 + s.y1) / 2, s.x0)):
+        middle = (span.y0 + span.y1) / 2
+        if rows and min(s.y0 for s in rows[-1]) <= middle <= max(s.y1 for s in rows[-1]):
+            rows[-1].append(span)
+        else:
+            rows.append([span])
+    return [sorted(row, key=lambda s: s.x0) for row in rows]
+
+
+def _row_size(row: list[_Span]) -> float:
+    return max(span.size for span in row)
+
+
+def _body_size(spans: list[_Span]) -> float:
+    """The size most of the page's characters are set in."""
+    sizes = sorted((span.size, len(span.text.strip())) for span in spans)
+    half, seen = sum(count for _, count in sizes) / 2, 0
+    for size, count in sizes:
+        seen += count
+        if seen >= half:
+            return size
+    return sizes[-1][0]
+
+
+def _dominant_size(spans: list[_Span]) -> float:
+    # Fake small caps set capitals a size above the other letters; the row's
+    # real size is the one most of its letters have.
+    chars: dict[float, int] = {}
+    for span in spans:
+        chars[span.size] = chars.get(span.size, 0) + len(span.text.strip())
+    return max(chars, key=chars.get)
+
+
+def _dominant_font(spans: list[_Span]) -> str:
+    chars: dict[str, int] = {}
+    for span in spans:
+        chars[span.font] = chars.get(span.font, 0) + len(span.text.strip())
+    return max(chars, key=chars.get) if chars else ""
+
+
+def _continues_title(previous: list[_Span], row: list[_Span], big: list[_Span], font: str,
+                     largest: float) -> bool:
+    """True when `row` reads as the next line of the title: close below it,
+    mostly in the title's type and font."""
+    gap = min(s.y0 for s in row) - max(s.y1 for s in previous)
+    title_chars = sum(len(s.text.strip()) for s in big)
+    all_chars = sum(len(s.text.strip()) for s in row)
+    return (gap <= largest * 1.5 and title_chars * 2 > all_chars
+            and _dominant_font(big) == font)
+
+
+def _row_text(spans: list[_Span]) -> str:
+    """The row's spans joined, with a space only where the page shows a gap:
+    pieces of one word drawn as separate spans must stay one word.
+
+    A character centred on ground already covered is dropped: a title cut
+    into clipped pieces (the 178-page manual's cover) draws the letters at
+    each cut twice, "Desarr" + "rollo" overlapping on the second "r".
+    """
+    text = ""
+    reach: float | None = None  # right edge of the last letter kept so far
+    for span in spans:
+        for position, (char, x0, x1) in enumerate(span.chars):
+            if reach is not None and (x0 + x1) / 2 < reach:
+                continue
+            if char.isspace():
+                text += char
+                continue
+            # A gap between spans is a word space even where the PDF draws none.
+            if position == 0 and reach is not None and x0 - reach > span.size * 0.15:
+                text += " "
+            text += char
+            reach = x1
+    return " ".join(text.split())
+
+
+# Function words that tell a Spanish title row from its English translation;
+# words both languages share ("a", "no") are left out.
+_SPANISH_WORDS = frozenset(
+    "el la los las de del y en para por sobre su sus una un con como al entre hacia desde".split())
+_ENGLISH_WORDS = frozenset("the of and on in for to its with from an towards between".split())
+
+
+def _language(text: str) -> str | None:
+    """"es" or "en" when the row has at least two function words of one
+    language and more than of the other; None when it does not say."""
+    words = [word.strip(".,:;¿?¡!()'\"«»“”").lower() for word in text.split()]
+    spanish = sum(word in _SPANISH_WORDS for word in words)
+    english = sum(word in _ENGLISH_WORDS for word in words)
+    if spanish >= 2 and spanish > english:
+        return "es"
+    if english >= 2 and english > spanish:
+        return "en"
+    return None
+
+
+def _vocabulary(doc: pymupdf.Document, pages: int = 3) -> set[str]:
+    """Lower-case words of the first pages, the evidence that a rejoined word exists."""
+    words: set[str] = set()
+    for index in range(min(pages, doc.page_count)):
+        words.update(re.findall(r"[^\W\d_]+", doc.load_page(index).get_text().lower()))
+    return words
+
+
+# A word of one or two letters, maybe followed by punctuation ("o:"), and a
+# word ending in three or more letters it could have been broken off from.
+_FRAGMENT = re.compile(r"^([^\W\d_]{1,2})(?![\w])")
+_LAST_WORD = re.compile(r"([^\W\d_]{3,})$")
+
+
+def _join_broken_words(words: list[str], vocabulary: set[str]) -> list[str]:
+    """`words` with a word broken off its end put back ("Neoestructuralism o:"
+    → "Neoestructuralismo:"); only when the whole word appears in the
+    document, since "o", "y" or "la" alone are Spanish words too."""
+    joined: list[str] = []
+    for word in words:
+        fragment = _FRAGMENT.match(word)
+        last = _LAST_WORD.search(joined[-1]) if joined else None
+        if fragment and last and (last.group(1) + fragment.group(1)).lower() in vocabulary:
+            joined[-1] += word
+        else:
+            joined.append(word)
+    return joined
 
 
 def _check_pdf_signature(path: Path) -> None:

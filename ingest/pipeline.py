@@ -186,8 +186,13 @@ _JUNK_TITLE = re.compile(r"^(doi:|microsoft word|untitled|sin título)|_v\d+$|\.
                          re.IGNORECASE)
 
 
+# Redalyc stamps its name on the title field of the PDFs it serves:
+# "Redalyc.PRINCIPALES TEORIAS…". Only that exact form: "Redalyc: …" can be a real title.
+_REPOSITORY_PREFIX = re.compile(r"^redalyc\.\s*", re.IGNORECASE)
+
+
 def _plausible_title(title: str) -> str | None:
-    title = " ".join(title.split())
+    title = _REPOSITORY_PREFIX.sub("", " ".join(title.split()))
     return None if not title or _JUNK_TITLE.search(title) else title
 
 

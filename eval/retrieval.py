@@ -7,7 +7,8 @@ comes from the query's document and contains the labelled answer
 
     python eval/retrieval.py [--set eval/dev.jsonl] [--no-distractors] [--index DIR]
 
-Prints hit@1, recall@5 and MRR@10 per mode and writes eval/results/.
+Prints hit@1, recall@5 and MRR@10 per mode, with and without query expansion
+through the concept taxonomy, and writes eval/results/.
 """
 
 from __future__ import annotations
@@ -57,20 +58,23 @@ def main() -> None:
         "misses": {},
     }
     for mode in MODES:
-        ranks = []
-        for item, vector in zip(items, vectors):
-            hits = search(kb, embedder, item["query"], k=10, mode=mode, query_vector=vector)
-            rank = next((h.rank for h in hits
-                         if h.chunk.doc_id == item["doc_id"] and contains_answer(h.chunk.text, item["answer"])), None)
-            ranks.append(rank)
-        report["modes"][mode] = metrics(ranks)
-        report["misses"][mode] = [item["id"] for item, r in zip(items, ranks) if r != 1]
-        m = report["modes"][mode]
-        print(f"{mode:<8} {format_metrics(m)}")
-        for voice in sorted({item.get("voice") for item in items} - {None}):
-            v = metrics([r for item, r in zip(items, ranks) if item.get("voice") == voice])
-            report["modes"][f"{mode}/{voice}"] = v
-            print(f"  {voice:<12} {format_metrics(v)}  ({v['queries']} consultas)")
+        for expand in ((True, False) if mode != "dense" else (True,)):  # only BM25 is expanded
+            name = mode if expand else f"{mode} (sin expansión)"
+            ranks = []
+            for item, vector in zip(items, vectors):
+                hits = search(kb, embedder, item["query"], k=10, mode=mode, query_vector=vector, expand=expand)
+                rank = next((h.rank for h in hits if h.chunk.doc_id == item["doc_id"]
+                             and contains_answer(h.chunk.text, item["answer"])), None)
+                ranks.append(rank)
+            report["modes"][name] = metrics(ranks)
+            report["misses"][name] = [item["id"] for item, r in zip(items, ranks) if r != 1]
+            print(f"{name:<24} {format_metrics(report['modes'][name])}")
+            if not expand:
+                continue
+            for voice in sorted({item.get("voice") for item in items} - {None}):
+                v = metrics([r for item, r in zip(items, ranks) if item.get("voice") == voice])
+                report["modes"][f"{mode}/{voice}"] = v
+                print(f"  {voice:<22} {format_metrics(v)}  ({v['queries']} consultas)")
     print(f"({len(items)} consultas; {report['documents']} documentos, {chunks} fragmentos)")
     kb.close()
     out = args.out or HERE / "results" / f"retrieval-{args.set.stem}.json"

@@ -92,9 +92,9 @@ def spanish_words() -> frozenset[str]:
 
 
 @cache
-def _real_words() -> frozenset[str]:
-    # The junk test must not call English prose garbage (sharif, seers are in
-    # English), so it accepts Spanish and English words.
+def known_words() -> frozenset[str]:
+    """Folded Spanish and English words: the junk test must not call English
+    prose (sharif, seers) garbage, and the concept tagger never "corrects" a real word."""
     return _dictionary("es") | _dictionary("en")
 
 
@@ -480,7 +480,7 @@ def page_status(raw: str, text: str) -> str:
     if not tokens:
         return "junk"
     if len(tokens) >= MIN_TOKENS_FOR_WORD_TEST:
-        words = _real_words()
+        words = known_words()
         if sum(fold(w) in words for w in tokens) / len(tokens) < MIN_REAL_WORD_SHARE:
             return "junk"
     return "ok"

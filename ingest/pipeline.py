@@ -140,6 +140,7 @@ def _ingest_file(kb: KnowledgeBase, embedder, path: Path, meta: DocumentMeta | N
         document = store.insert_document(doc_id, str(path), sha, extracted.kind, meta, report)
         store.insert_pages(document, cleaned)
         ids = store.insert_chunks(document, pieces, [analyze(c.text) for c in pieces], vectors)
+        kb.tag_document(doc_id)
         kb.bump_generation()
     if previous is not None:
         kb.vectors.remove(np.array(old_ids, dtype=np.int64))

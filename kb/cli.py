@@ -63,6 +63,7 @@ INDEX_OPTION = click.option(
 MODEL_OPTION = click.option("--model", "model_path", type=click.Path(file_okay=False), default=None,
                             help="Directorio de un modelo sentence-transformers local (por defecto KB_MODEL).")
 NOTHING_INDEXED = 2  # exit code of `kb ingest` when no file could be indexed
+MAIN_CONCEPTS = 5  # shown per document by `kb docs`
 
 
 def _open_kb(index_path: str | None, model_path: str | None):
@@ -150,11 +151,13 @@ def ingest_command(paths: tuple[str, ...], prune: bool, index_path: str | None, 
 @click.option("--doc", "docs", multiple=True, help="Solo en este documento (repetible).")
 @click.option("--year", "years", multiple=True, type=int, help="Solo documentos de este año (repetible).")
 @click.option("--author", "authors", multiple=True, help="Solo documentos con este autor (repetible).")
+@click.option("--tag", "tags", multiple=True,
+              help="Solo pasajes etiquetados con este concepto (repetible: deben cumplirse todos). Vea `kb concepts`.")
 @click.option("--mode", type=click.Choice(["hybrid", "lexical", "dense"]), default="hybrid", show_default=True)
 @INDEX_OPTION
 @MODEL_OPTION
-def search_command(queries, k, as_json, docs, years, authors, mode, index_path, model_path) -> None:
-    """Busca pasajes que respondan a cada consulta, con su cita."""
+def search_command(queries, k, as_json, docs, years, authors, tags, mode, index_path, model_path) -> None:
+    """Busca pasajes que respondan a cada consulta, con su cita y sus conceptos."""
     import json
 
     from kb.search import search
@@ -162,12 +165,17 @@ def search_command(queries, k, as_json, docs, years, authors, mode, index_path, 
 
     try:
         kb, embedder = _open_kb(index_path, model_path)
-        _ensure_bundled(kb, embedder)
     except KBError as error:
         raise _fail(error) from error
-    filters = Filters(tuple(docs), tuple(years), tuple(authors))
+    filters = Filters(tuple(docs), tuple(years), tuple(authors), tuple(tags))
     try:
-        vectors = embedder.encode_queries(list(queries)) if mode != "lexical" else [None] * len(queries)
+        for tag in tags:
+            _check_concept(kb.taxonomy, tag)
+        _ensure_bundled(kb, embedder)
+        if mode == "lexical":
+            vectors = [None] * len(queries)
+        else:  # one batch for all queries: the model is loaded once
+            vectors = embedder.encode_queries(list(queries))
         for query, vector in zip(queries, vectors):
             hits = search(kb, embedder, query, k=k, filters=filters or None, mode=mode, query_vector=vector)
             if as_json:
@@ -180,9 +188,25 @@ def search_command(queries, k, as_json, docs, years, authors, mode, index_path, 
                 click.echo(f"[{hit.rank}] {hit.citation}")
                 click.echo(click.wrap_text(" ".join(hit.chunk.text.split()), width=100,
                                            initial_indent="    ", subsequent_indent="    "))
+                if hit.tags:
+                    labels = ", ".join(kb.taxonomy[t].label for t in hit.tags if t in kb.taxonomy)
+                    click.echo(f"    Conceptos: {labels}")
             click.echo("")
+    except KBError as error:
+        raise _fail(error) from error
     finally:
         kb.close()
+
+
+def _check_concept(taxonomy, concept_id: str) -> None:
+    if concept_id in taxonomy:
+        return
+    from rapidfuzz import process
+
+    choices = {c.id: c.id for c in taxonomy} | {c.label: c.id for c in taxonomy}
+    best = process.extractOne(concept_id, list(choices), score_cutoff=70)
+    hint = f" ¿Quiso decir {choices[best[0]]!r}?" if best else ""
+    raise click.ClickException(f"Concepto desconocido: {concept_id!r}.{hint} Vea la lista con `kb concepts`.")
 
 
 def _hit_json(hit) -> dict:
@@ -197,7 +221,7 @@ def _hit_json(hit) -> dict:
         "page": hit.chunk.page_start,
         "page_end": hit.chunk.page_end,
         "text": hit.chunk.text,
-        "tags": [],
+        "tags": list(hit.tags),
     }
 
 
@@ -211,6 +235,10 @@ def docs_command(index_path: str | None) -> None:
     store = Store(index_dir(index_path))
     try:
         documents = store.documents()
+        by_document: dict[str, list[tuple[int, str]]] = {}
+        for concept, counts in store.concept_counts().items():
+            for doc_id, n in counts.items():
+                by_document.setdefault(doc_id, []).append((n, concept))
         if not documents:
             click.echo("No hay documentos indexados: use `kb ingest CARPETA`.")
         for d in documents:
@@ -219,6 +247,9 @@ def docs_command(index_path: str | None) -> None:
             click.echo(f"{d.doc_id}  [{d.kind}, {_count(d.pages, 'página', 'páginas')}, "
                        f"{_count(d.chunks, 'fragmento', 'fragmentos')}]")
             click.echo(f"    {authors} ({year}). {d.meta.title or 'sin título'}")
+            main = sorted(by_document.get(d.doc_id, []), key=lambda nc: (-nc[0], nc[1]))[:MAIN_CONCEPTS]
+            if main:
+                click.echo(f"    Conceptos principales: {', '.join(f'{c} ({n})' for n, c in main)}")
             if d.report:
                 click.echo(f"    ! {d.report}")
     finally:
@@ -258,6 +289,81 @@ def show_command(doc_id: str, page: int | None, index_path: str | None) -> None:
             click.echo(p.text)
     finally:
         store.close()
+
+
+@cli.command("concepts")
+@click.option("--json", "as_json", is_flag=True, help="La matriz concepto × documento en JSON.")
+@INDEX_OPTION
+@MODEL_OPTION
+def concepts_command(as_json: bool, index_path: str | None, model_path: str | None) -> None:
+    """Conceptos de la taxonomía y cuántos pasajes de cada documento los tratan."""
+    import json
+
+    from kb.concepts import concept_matrix
+
+    kb = _open_ready(index_path, model_path)
+    try:
+        matrix = concept_matrix(kb)
+    finally:
+        kb.close()
+    if as_json:
+        click.echo(json.dumps({"concepts": matrix}, ensure_ascii=False))
+        return
+    framework = None
+    for row in matrix:
+        if row["framework"] != framework:
+            framework = row["framework"]
+            click.echo(f"\n{framework.upper()}")
+        counts = " · ".join(f"{doc} {n}" for doc, n in sorted(row["documents"].items(), key=lambda kv: -kv[1]))
+        click.echo(f"  {row['label']} [{row['id']}]: {counts or 'ningún pasaje'}")
+
+
+@cli.command("concept")
+@click.argument("concept_id")
+@click.option("--k", "k", default=5, show_default=True, help="Número de pasajes.")
+@INDEX_OPTION
+@MODEL_OPTION
+def concept_command(concept_id: str, k: int, index_path: str | None, model_path: str | None) -> None:
+    """Definición, alias, autores y mejores pasajes (con cita) de un concepto."""
+    from kb.concepts import concept_report
+
+    kb = _open_ready(index_path, model_path)
+    try:
+        _check_concept(kb.taxonomy, concept_id)
+        report = concept_report(kb, concept_id, k)
+    finally:
+        kb.close()
+    c = report.concept
+    click.echo(f"{c.label} [{c.id}] · marco: {c.framework}")
+    if c.definition:
+        click.echo(click.wrap_text(c.definition, width=100))
+    click.echo(f"Alias: {', '.join(c.aliases) or '—'}")
+    click.echo(f"Autores: {', '.join(c.authors) or '—'}")
+    if c.related:
+        click.echo(f"Relacionados: {', '.join(c.related)}")
+    if c.not_confused_with:
+        click.echo(f"No confundir con: {', '.join(c.not_confused_with)}")
+    counts = " · ".join(f"{doc} {n}" for doc, n in report.documents.items())
+    click.echo(f"Documentos (pasajes): {counts or 'ninguno en el índice'}")
+    for number, passage in enumerate(report.passages, 1):
+        click.echo(f"[{number}] {passage.citation}")
+        click.echo(click.wrap_text(" ".join(passage.text.split()), width=100,
+                                   initial_indent="    ", subsequent_indent="    "))
+        click.echo(f"    Evidencia: {', '.join(repr(e) for e in passage.evidence)}")
+
+
+def _open_ready(index_path: str | None, model_path: str | None):
+    """The knowledge base, with the bundled corpus indexed on first use."""
+    try:
+        kb, embedder = _open_kb(index_path, model_path)
+    except KBError as error:
+        raise _fail(error) from error
+    try:
+        _ensure_bundled(kb, embedder)
+    except KBError as error:
+        kb.close()
+        raise _fail(error) from error
+    return kb
 
 
 def main() -> None:

@@ -15,6 +15,7 @@ from kb import config
 from kb.errors import ModelMismatchError
 from kb.model import ModelInfo
 from kb.store import Store
+from kb.taxonomy import Taxonomy, load_taxonomy
 from kb.vectors import VectorIndex, check_same_model
 
 
@@ -29,12 +30,49 @@ def index_dir(explicit: str | os.PathLike | None = None) -> Path:
 
 
 class KnowledgeBase:
-    def __init__(self, directory: str | Path, model: ModelInfo) -> None:
+    def __init__(self, directory: str | Path, model: ModelInfo, taxonomy: Taxonomy | None = None) -> None:
         self.directory = Path(directory)
         self.model = model
         self.store = Store(self.directory)
         self._check_model()
         self.vectors = self._load_vectors()
+        self.taxonomy = taxonomy or load_taxonomy(self.directory)
+        self._tagger = None
+        self._totals: dict[str, int] | None = None
+        self.retag_if_changed()
+
+    @property
+    def tagger(self):
+        # Built on first use: it loads word lists that searches without concepts never need.
+        if self._tagger is None:
+            from kb.tagger import Tagger
+
+            self._tagger = Tagger(self.taxonomy)
+        return self._tagger
+
+    def tag_document(self, doc_id: str) -> None:
+        """(Re)tag one document's passages; call inside the transaction that wrote them."""
+        chunks = self.store.chunk_texts(doc_id)
+        tags = self.tagger.tag_document([text for _, text in chunks])
+        self.store.replace_tags({chunk: t for (chunk, _), t in zip(chunks, tags)})
+        self._totals = None
+
+    def concept_totals(self) -> dict[str, int]:
+        """Passages tagged with each concept across the library (cached per opening)."""
+        if self._totals is None:
+            self._totals = {c: sum(docs.values()) for c, docs in self.store.concept_counts().items()}
+        return self._totals
+
+    def retag_if_changed(self) -> bool:
+        """Tags follow the taxonomy: when it changed, every passage is tagged again
+        (text only; vectors are untouched). Returns whether it re-tagged."""
+        if self.store.get_setting("taxonomy") == self.taxonomy.fingerprint:
+            return False
+        with self.store.atomic():
+            for document in self.store.documents():
+                self.tag_document(document.doc_id)
+            self.store.set_setting("taxonomy", self.taxonomy.fingerprint)
+        return True
 
     def close(self) -> None:
         self.store.close()

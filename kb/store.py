@@ -79,6 +79,19 @@ MIGRATIONS = [
     END;
     CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     """,
+    """
+    -- Concept tags with their evidence: offsets into the chunk's text.
+    CREATE TABLE chunk_tags (
+        chunk INTEGER NOT NULL REFERENCES chunks(id) ON DELETE CASCADE,
+        concept TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        start INTEGER NOT NULL,
+        "end" INTEGER NOT NULL,
+        matched TEXT NOT NULL
+    );
+    CREATE INDEX chunk_tags_concept ON chunk_tags(concept, chunk);
+    CREATE INDEX chunk_tags_chunk ON chunk_tags(chunk);
+    """,
 ]
 
 
@@ -89,9 +102,10 @@ class Filters:
     doc_ids: tuple[str, ...] = ()
     years: tuple[int, ...] = ()
     authors: tuple[str, ...] = ()  # case-insensitive substring of an author name
+    tags: tuple[str, ...] = ()  # concept ids; a passage must carry all of them
 
     def __bool__(self) -> bool:
-        return bool(self.doc_ids or self.years or self.authors)
+        return bool(self.doc_ids or self.years or self.authors or self.tags)
 
 
 @dataclass(frozen=True)
@@ -299,6 +313,58 @@ class Store:
         sql = f"SELECT c.id FROM chunks c JOIN documents d ON d.id = c.document WHERE 1{where}"
         return [int(r[0]) for r in self.db.execute(sql, params)]
 
+    # concept tags ---------------------------------------------------------------
+
+    def chunk_texts(self, doc_id: str) -> list[tuple[int, str]]:
+        """(row id, text) of a document's chunks in reading order."""
+        sql = ("SELECT c.id, c.text FROM chunks c JOIN documents d ON d.id = c.document "
+               "WHERE d.doc_id = ? ORDER BY c.ordinal")
+        return [(int(r[0]), r[1]) for r in self.db.execute(sql, (doc_id,))]
+
+    def replace_tags(self, tags_by_chunk: dict[int, list]) -> None:
+        ids = list(tags_by_chunk)
+        for start in range(0, len(ids), 500):
+            batch = ids[start:start + 500]
+            self.db.execute(f"DELETE FROM chunk_tags WHERE chunk IN ({','.join('?' * len(batch))})", batch)
+        self.db.executemany(
+            'INSERT INTO chunk_tags(chunk, concept, kind, start, "end", matched) VALUES (?, ?, ?, ?, ?, ?)',
+            [(chunk, t.concept, t.kind, t.start, t.end, t.matched) for chunk, tags in tags_by_chunk.items()
+             for t in tags],
+        )
+
+    def tags_of(self, ids: Iterable[int]) -> dict[int, list[str]]:
+        """Concept ids of each chunk, the most mentioned first."""
+        ids = list(ids)
+        if not ids:
+            return {}
+        sql = (f"SELECT chunk, concept, count(*) AS n FROM chunk_tags WHERE chunk IN ({','.join('?' * len(ids))}) "
+               "GROUP BY chunk, concept ORDER BY chunk, n DESC, concept")
+        out: dict[int, list[str]] = {i: [] for i in ids}
+        for chunk, concept, _ in self.db.execute(sql, ids):
+            out[int(chunk)].append(concept)
+        return out
+
+    def evidence(self, chunk: int) -> list[tuple[str, str, int, int, str]]:
+        """(concept, kind, start, end, matched) of one chunk's tags, in text order."""
+        sql = 'SELECT concept, kind, start, "end", matched FROM chunk_tags WHERE chunk = ? ORDER BY start, concept'
+        return [tuple(r) for r in self.db.execute(sql, (chunk,))]
+
+    def concept_counts(self) -> dict[str, dict[str, int]]:
+        """{concept: {doc_id: number of passages tagged}}."""
+        sql = ("SELECT t.concept, d.doc_id, count(DISTINCT t.chunk) FROM chunk_tags t "
+               "JOIN chunks c ON c.id = t.chunk JOIN documents d ON d.id = c.document "
+               "GROUP BY t.concept, d.doc_id ORDER BY t.concept, d.doc_id")
+        out: dict[str, dict[str, int]] = {}
+        for concept, doc_id, n in self.db.execute(sql):
+            out.setdefault(concept, {})[doc_id] = int(n)
+        return out
+
+    def best_passages(self, concept: str, limit: int) -> list[int]:
+        """Chunks that mention `concept` most often (ties: document, then reading order)."""
+        sql = ("SELECT t.chunk FROM chunk_tags t JOIN chunks c ON c.id = t.chunk JOIN documents d ON d.id = c.document "
+               "WHERE t.concept = ? GROUP BY t.chunk ORDER BY count(*) DESC, d.doc_id, c.ordinal LIMIT ?")
+        return [int(r[0]) for r in self.db.execute(sql, (concept, limit))]
+
     def integrity_ok(self) -> bool:
         return self.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
@@ -334,6 +400,9 @@ def _filter_sql(filters: Filters | None) -> tuple[str, list]:
     for author in filters.authors:
         clauses.append("lower(d.authors) LIKE ?")
         params.append(f"%{author.lower()}%")
+    for tag in filters.tags:
+        clauses.append("c.id IN (SELECT chunk FROM chunk_tags WHERE concept = ?)")
+        params.append(tag)
     return "".join(f" AND {c}" for c in clauses), params
 
 

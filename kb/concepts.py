@@ -1,0 +1,52 @@
+"""What the library says about each concept: counts per document and best passages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kb.citations import locator, short_citation
+from kb.index import KnowledgeBase
+from kb.taxonomy import FRAMEWORKS, Concept
+
+
+@dataclass(frozen=True)
+class Passage:
+    chunk_id: str
+    doc_id: str
+    citation: str
+    text: str
+    evidence: tuple[str, ...]  # the words that were matched, in text order
+
+
+@dataclass(frozen=True)
+class ConceptReport:
+    concept: Concept
+    documents: dict[str, int]  # passages tagged, per document, most first
+    passages: list[Passage]
+
+
+def concept_matrix(kb: KnowledgeBase) -> list[dict]:
+    """Every concept with the number of passages of each document tagged with it,
+    grouped by framework in the taxonomy's order."""
+    counts = kb.store.concept_counts()
+    order = {name: i for i, name in enumerate(FRAMEWORKS)}
+    concepts = sorted(kb.taxonomy, key=lambda c: (order.get(c.framework, len(order)), c.label.lower()))
+    return [{"id": c.id, "label": c.label, "framework": c.framework, "documents": counts.get(c.id, {})}
+            for c in concepts]
+
+
+def concept_report(kb: KnowledgeBase, concept_id: str, k: int = 5) -> ConceptReport:
+    concept = kb.taxonomy[concept_id]
+    documents = dict(sorted(kb.store.concept_counts().get(concept_id, {}).items(), key=lambda kv: (-kv[1], kv[0])))
+    ids = kb.store.best_passages(concept_id, k)
+    rows = kb.store.chunks(ids)
+    metas = kb.store.metas(row.doc_id for row in rows.values())
+    passages = []
+    for row_id in ids:
+        chunk = rows[row_id]
+        where = locator(chunk.page_start, chunk.page_end, chunk.paragraph_start, chunk.paragraph_end)
+        evidence = tuple(dict.fromkeys(matched for concept, _, _, _, matched in kb.store.evidence(row_id)
+                                       if concept == concept_id))
+        passages.append(Passage(chunk.chunk_id, chunk.doc_id, short_citation(metas[chunk.doc_id], chunk.doc_id, where),
+                                chunk.text, evidence))
+    return ConceptReport(concept, documents, passages)

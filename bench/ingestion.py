@@ -1,5 +1,6 @@
-"""Ingest speed: extraction+cleaning pages/s, embedding chunks/s, end-to-end ingest
-of the bundled corpus and of ../shared/real-pdfs, and re-ingest of 100 unchanged files.
+"""Ingest speed: extraction+cleaning pages/s, embedding chunks/s, concept tagging
+chunks/s, end-to-end ingest of the bundled corpus and of ../shared/real-pdfs, and
+re-ingest of 100 unchanged files.
 
     python bench/ingestion.py
 
@@ -22,6 +23,8 @@ from kb.embedder import load_embedder
 from kb.errors import KBError
 from kb.evaluation import write_report
 from kb.index import KnowledgeBase
+from kb.tagger import Tagger
+from kb.taxonomy import load_taxonomy
 
 HERE = Path(__file__).resolve().parent
 REAL_PDFS = HERE.parent.parent / "shared" / "real-pdfs"
@@ -63,6 +66,12 @@ def main() -> None:
     _, seconds = timed(lambda: embedder.encode_passages(sample))
     report["embedding"] = {"chunks": len(sample), "seconds": round(seconds, 2),
                            "chunks_per_s": round(len(sample) / seconds, 1)}
+
+    tagger = Tagger(load_taxonomy())
+    tagger.tag("Becatini")  # loads the word lists outside the timing
+    tags, seconds = timed(lambda: tagger.tag_document(texts))
+    report["tagging"] = {"chunks": len(texts), "tags": sum(map(len, tags)), "seconds": round(seconds, 2),
+                         "chunks_per_s": round(len(texts) / seconds, 1)}
 
     for name, paths in (("bundled_corpus", [bundled_corpus_dir()]), ("real_pdfs", [REAL_PDFS])):
         if not all(p.is_dir() for p in paths):

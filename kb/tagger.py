@@ -37,6 +37,7 @@ MAX_JOIN = 3  # pieces of one split word
 
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
 _JOINABLE_GAP = re.compile(r"[ \t\r\n\-\u00ad]*")
+_PHRASE_KINDS = ("context", "exclude")  # patterns that are evidence, not names
 # Keys (after _stem) of the articles skipped when matching names.
 _ARTICLES = frozenset({"el", "la", "lo", "un", "una", "uno", "the", "a", "an"})
 _DOTTED = re.compile(r"(?<!\w)(?:[A-ZÁÉÍÓÚÑ]\.){2,}")
@@ -77,6 +78,7 @@ class _Match:
     acronym: bool = False  # needs evidence of its meaning to count
 
 
+@lru_cache(maxsize=500_000)
 def _fold(word: str) -> str:
     # NFKC also undoes ligatures ("conﬁanza") without moving offsets: the token keeps its span.
     return fold_accents(unicodedata.normalize("NFKC", word).lower())
@@ -88,11 +90,8 @@ def _is_acronym(form: str) -> bool:
 
 class Tagger:
     def __init__(self, taxonomy: Taxonomy, *, fuzzy_threshold: float = FUZZY_THRESHOLD) -> None:
-        from ingest.clean import known_words
-
         self.taxonomy = taxonomy
         self.fuzzy_threshold = fuzzy_threshold
-        self._known = known_words()
         by_form: dict[tuple[tuple[str, ...], bool], dict[str, str]] = {}
         for concept in taxonomy:
             forms = [(concept.label, "exact")] + [(a, "alias") for a in concept.aliases]
@@ -111,13 +110,15 @@ class Tagger:
             kind = next(iter(owners.values())) if len(owners) == 1 else "alias"
             pattern = _Pattern(keys, tuple(owners), kind, acronym)
             (self._acronyms if acronym else self._patterns).setdefault(keys[0], []).append(pattern)
-        self._context = {
-            concept.id: [self._form_keys(form) for form in concept.context] for concept in taxonomy if concept.context
-        }
-        self._exclude = {
-            concept.id: [self._form_keys(form) for form in concept.exclude] for concept in taxonomy if concept.exclude
-        }
         self._words = {key for keys, acronym in by_form if not acronym for key in keys}
+        # Context and exclusion phrases are found in the same pass as the names.
+        for concept in taxonomy:
+            for kind, forms in (("context", concept.context), ("exclude", concept.exclude)):
+                for form in forms:
+                    keys, acronym = self._form_keys(form)
+                    if keys:
+                        pattern = _Pattern(keys, (concept.id,), kind, acronym)
+                        (self._acronyms if acronym else self._patterns).setdefault(keys[0], []).append(pattern)
         # Short words ("con", "de") may begin a split word: only longer ones are words on their own.
         self._content_words = {key for key in self._words if len(key) >= 4}
         # Unstemmed folded spellings of the concepts' words, for fuzzy matching.
@@ -189,9 +190,10 @@ class Tagger:
     @lru_cache(maxsize=200_000)
     def _nearest(self, folded: str) -> tuple[str | None, float]:
         """The concept word this non-word nearly spells ("becatini" -> "becattini"), and how nearly."""
-        from ingest.clean import fold as fold_all
+        # The word lists load in ~1 s: only when a word is not a concept's word.
+        from ingest.clean import fold as fold_all, known_words
 
-        if fold_all(folded) in self._known:
+        if fold_all(folded) in known_words():
             return None, 0.0
         best, best_score = None, self.fuzzy_threshold
         for spelling in self._spellings:
@@ -206,7 +208,8 @@ class Tagger:
         matches = []
         for token in tokens:
             for pattern in self._acronyms.get(token.raw, []):
-                matches.append(_Match(pattern.concepts, pattern.kind, token.start, token.end, True))
+                needs_evidence = pattern.kind not in _PHRASE_KINDS
+                matches.append(_Match(pattern.concepts, pattern.kind, token.start, token.end, needs_evidence))
         tokens = [t for t in tokens if t.key not in _ARTICLES]
         for i, token in enumerate(tokens):
             for pattern in self._patterns.get(token.key, []):
@@ -214,65 +217,48 @@ class Tagger:
                 span = tokens[i:i + n]
                 if tuple(t.key for t in span) != pattern.keys:
                     continue
-                kind = "fuzzy" if any(t.repaired for t in span) else pattern.kind
-                matches.append(_Match(pattern.concepts, kind, span[0].start, span[-1].end))
+                repaired = any(t.repaired for t in span) and pattern.kind not in _PHRASE_KINDS
+                matches.append(_Match(pattern.concepts, "fuzzy" if repaired else pattern.kind,
+                                      span[0].start, span[-1].end))
         return sorted(matches, key=lambda m: (m.start, m.end))
-
-    def _phrase_spans(self, tokens: list[_Token], phrase: tuple[str, ...], acronym: bool) -> list[tuple[int, int]]:
-        if not acronym:
-            tokens = [t for t in tokens if t.key not in _ARTICLES]
-        seq = [t.raw for t in tokens] if acronym else [t.key for t in tokens]
-        n = len(phrase)
-        return [(tokens[i].start, tokens[i + n - 1].end) for i in range(len(seq) - n + 1) if tuple(seq[i:i + n]) == phrase]
-
-    def _exclude_matches(self, tokens: list[_Token], matches: list[_Match]) -> list[_Match]:
-        """Drop a concept's mentions inside its excluded phrases ("Plan Marshall", "intervalos de confianza")."""
-        if not self._exclude:
-            return matches
-        kept = []
-        for match in matches:
-            spans = [span for concept in match.concepts for phrase, acronym in self._exclude.get(concept, [])
-                     for span in self._phrase_spans(tokens, phrase, acronym)]
-            if not any(a < match.end and match.start < b for a, b in spans):
-                kept.append(match)
-        return kept
-
-    def _context_counts(self, tokens: list[_Token], matches: list[_Match]) -> Counter:
-        """Evidence for each concept that an ambiguous name might mean."""
-        counts: Counter = Counter()
-        for match in matches:
-            if len(match.concepts) == 1 and not match.acronym:
-                counts[match.concepts[0]] += 1
-        for concept, phrases in self._context.items():
-            for phrase, acronym in phrases:
-                counts[concept] += len(self._phrase_spans(tokens, phrase, acronym))
-        return counts
 
     # public ------------------------------------------------------------------
 
-    def tag(self, text: str, hint: Mapping[str, int] | None = None) -> list[Tag]:
-        """Concept tags of one passage; `hint` is evidence from the rest of its document."""
-        tokens = self._tokens(text)
-        matches = self._exclude_matches(tokens, self._find(tokens))
-        local = self._context_counts(tokens, matches) if any(m.acronym for m in matches) else Counter()
+    def _analyse(self, text: str) -> tuple[list[_Match], Counter]:
+        """The names found in `text`, and the evidence it holds of what acronyms mean:
+        context phrases and concepts named in full."""
+        found = self._find(self._tokens(text))
+        excluded = [m for m in found if m.kind == "exclude"]
+        names = [m for m in found if m.kind not in _PHRASE_KINDS and not any(
+            e.concepts[0] in m.concepts and e.start < m.end and m.start < e.end for e in excluded)]
+        evidence = Counter(m.concepts[0] for m in found if m.kind == "context")
+        evidence.update(m.concepts[0] for m in names if len(m.concepts) == 1 and not m.acronym)
+        return names, evidence
+
+    def _resolve(self, text: str, names: list[_Match], local: Counter, hint: Mapping[str, int] | None) -> list[Tag]:
         tags = []
-        for match in matches:
+        for match in names:
             concept = match.concepts[0] if not match.acronym else (
                 _decide(match.concepts, local) or _decide(match.concepts, hint or {}))
             if concept:
                 tags.append(Tag(concept, match.kind, match.start, match.end, text[match.start:match.end]))
         return _drop_nested(tags)
 
+    def tag(self, text: str, hint: Mapping[str, int] | None = None) -> list[Tag]:
+        """Concept tags of one passage; `hint` is evidence from the rest of its document."""
+        return self._resolve(text, *self._analyse(text), hint)
+
     def document_hint(self, texts: Iterable[str]) -> Counter:
+        """Evidence, across a whole document, of what its acronyms mean."""
         total: Counter = Counter()
         for text in texts:
-            tokens = self._tokens(text)
-            total += self._context_counts(tokens, self._exclude_matches(tokens, self._find(tokens)))
+            total += self._analyse(text)[1]
         return total
 
     def tag_document(self, texts: list[str]) -> list[list[Tag]]:
-        hint = self.document_hint(texts) if self._context else Counter()
-        return [self.tag(text, hint) for text in texts]
+        analysed = [self._analyse(text) for text in texts]
+        hint = sum((evidence for _, evidence in analysed), Counter())
+        return [self._resolve(text, names, evidence, hint) for text, (names, evidence) in zip(texts, analysed)]
 
 
 def _dotted_acronyms(text: str, plain: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:

@@ -3,8 +3,9 @@
     python eval/concepts.py [--set eval/concepts.jsonl] [--sweep]
 
 A judgment is predicted "yes" when the tagger tags the passage with the
-concept. Passages taken from a bundled document are tagged with that
-document's evidence, as at ingest (it decides ambiguous acronyms). With
+concept. Passages taken from a document (bundled, or one of ../shared/real-pdfs
+when that folder exists) are tagged with that document's evidence, as at
+ingest: it decides what acronyms mean. With
 --sweep, the overall numbers are also printed for other fuzzy thresholds.
 Writes eval/results/concepts-<set>.json.
 """
@@ -16,6 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+REAL_PDFS = HERE.parent.parent / "shared" / "real-pdfs"
 SWEEP = (0.7, 0.75, 0.8, 0.85, 0.9, 1.01)
 
 
@@ -38,7 +40,7 @@ def _pr(counts: dict[str, int]) -> dict:
 def predict(tagger, judgments: list[dict], hints: dict[str, dict]) -> list[bool]:
     out = []
     for item in judgments:
-        source = item.get("source", "").removeprefix("ocr:")
+        source = item.get("source", "").removeprefix("ocr:").removeprefix("real:")
         tags = tagger.tag(item["text"], hint=hints.get(source))
         out.append(item["concept"] in {t.concept for t in tags})
     return out
@@ -50,9 +52,15 @@ def document_hints(tagger) -> dict[str, dict]:
     from ingest.extract import extract
     from kb.config import bundled_corpus_dir
 
+    from kb.errors import KBError
+
+    paths = sorted(bundled_corpus_dir().glob("*.txt")) + sorted(REAL_PDFS.glob("*.pdf"))
     hints = {}
-    for path in sorted(bundled_corpus_dir().glob("*.txt")):
-        pages = clean_pages(extract(path).pages)
+    for path in paths:
+        try:
+            pages = clean_pages(extract(path).pages)
+        except KBError:
+            continue  # the broken files of real-pdfs
         hints[path.stem] = tagger.document_hint(c.text for c in chunk_pages(path.stem, pages))
     return hints
 

@@ -19,6 +19,7 @@ from ingest.clean import clean_pages, unusable_report
 from ingest.extract import extract
 from kb.analysis import analyze
 from kb.catalog import CATALOG_FILE, DocumentMeta, load_catalog, slugify
+from kb.taxonomy import TAXONOMY_FILE
 from kb.errors import KBError
 from kb.hashing import file_sha256
 from kb.index import KnowledgeBase
@@ -67,7 +68,7 @@ def discover(paths: Iterable[str | Path]) -> tuple[list[Path], int]:
                     continue
                 if child.suffix.lower() in SUPPORTED:
                     files.append(child)
-                elif child.name != CATALOG_FILE:
+                elif child.name not in (CATALOG_FILE, TAXONOMY_FILE):
                     ignored += 1
         else:
             files.append(path)  # extract() explains what is wrong with it, if anything

@@ -133,6 +133,8 @@ class ChunkRow:
     paragraph_start: int
     paragraph_end: int
     section: str | None
+    start: int = 0  # offset of the first character in page_start's clean text
+    end: int = 0  # offset after the last character in page_end's clean text
 
 
 class Store:
@@ -263,7 +265,7 @@ class Store:
     # chunks -------------------------------------------------------------------
 
     _CHUNK_COLUMNS = ("c.id, c.chunk_id, d.doc_id, c.ordinal, c.text, c.page_start, c.page_end, "
-                      "c.paragraph_start, c.paragraph_end, c.section")
+                      'c.paragraph_start, c.paragraph_end, c.section, c.start, c."end"')
 
     def chunks(self, ids: Iterable[int]) -> dict[int, ChunkRow]:
         ids = list(ids)

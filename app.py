@@ -1,0 +1,362 @@
+"""kb en el navegador: buscar con citas, la biblioteca, los conceptos y el cuaderno.
+
+    streamlit run app.py
+
+A thin layer over the kb library: every action here is also a function there
+(and mostly a CLI command). Document text is always shown escaped.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import streamlit as st
+
+from kb.errors import KBError
+from kb.index import KnowledgeBase, index_dir
+from kb.store import Filters
+
+PAGES = ("Buscar", "Biblioteca", "Conceptos", "Cuaderno")
+RESULTS = 10
+CONTEXT_CHARS = 600  # of page text shown on each side of a passage in "Ver en contexto"
+
+st.set_page_config(page_title="kb · literatura y políticas", page_icon="📚", layout="wide")
+st.markdown(
+    "<style>mark.q{background:#fff3a3;padding:0 1px}mark.c{background:#d6ecff;padding:0 1px}"
+    ".pasaje{line-height:1.55}</style>",
+    unsafe_allow_html=True,
+)
+
+
+# resources -------------------------------------------------------------------
+
+
+def index_stamp(directory: Path) -> tuple:
+    """Changes whenever the index on disk changes (an ingest here or from the CLI)."""
+    files = [directory / "kb.sqlite", directory / "kb.sqlite-wal", directory / "concepts.toml"]
+    return tuple((f.stat().st_mtime_ns, f.stat().st_size) if f.exists() else None for f in files)
+
+
+@st.cache_resource(show_spinner="Cargando el modelo de embeddings…")
+def load_embedder():
+    from kb.embedder import load_embedder as load
+
+    return load()
+
+
+@st.cache_resource(show_spinner="Abriendo el índice…", max_entries=2)
+def open_index(directory: str, stamp: tuple) -> KnowledgeBase:
+    kb = KnowledgeBase(Path(directory), load_embedder().info)
+    if kb.store.is_empty():
+        from ingest.pipeline import ingest
+        from kb.config import bundled_corpus_dir
+
+        with st.spinner("Índice vacío: indexando el corpus incluido (una sola vez)…"):
+            ingest(kb, load_embedder(), [bundled_corpus_dir()])
+    return kb
+
+
+def knowledge_base() -> KnowledgeBase:
+    directory = index_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    return open_index(str(directory), index_stamp(directory))
+
+
+def notebook():
+    from kb.notebook import Notebook, notebook_path
+
+    return Notebook(notebook_path(index_dir()))
+
+
+def lit(text: str) -> str:
+    """Document or user text as inert HTML: no tags, no Markdown."""
+    from kb.highlight import highlight_html
+
+    return highlight_html(text, "")
+
+
+# Buscar ----------------------------------------------------------------------
+
+
+def page_search(kb: KnowledgeBase) -> None:
+    from kb.answer import extractive_answer
+    from kb.search import search
+
+    query = st.text_input("Pregunta", key="q", bind="query-params",
+                          placeholder="¿Qué es el mesoespacio institucional?")
+    # Options are shown as they go into the URL (Streamlit binds the shown text),
+    # so a shared link reads "?q=…&doc=saravi-1998-distritos-mexico&concepto=mesoespacio".
+    documents = kb.store.documents()
+    years = sorted({d.meta.year for d in documents if d.meta.year})
+    authors = sorted({a for d in documents for a in d.meta.authors})
+    concepts = {c.label: c.id for c in kb.taxonomy}
+    left, mid, right, far = st.columns(4)
+    docs = left.multiselect("Documentos", [d.doc_id for d in documents], key="doc", bind="query-params")
+    chosen_years = mid.multiselect("Años", years, key="anio", bind="query-params")
+    chosen_authors = right.multiselect("Autores", authors, key="autor", bind="query-params")
+    labels = far.multiselect("Conceptos", sorted(concepts, key=str.lower), key="concepto", bind="query-params")
+    tags = [concepts[label] for label in labels]
+    if not query or not query.strip():
+        st.caption("Escriba una pregunta en español (o en inglés): cada pasaje llega con su cita.")
+        return
+    filters = Filters(tuple(docs), tuple(int(y) for y in chosen_years), tuple(chosen_authors), tuple(tags))
+    hits = search(kb, load_embedder(), query, k=RESULTS, filters=filters or None)
+    if not hits:
+        st.info("Sin resultados con estos filtros.")
+        return
+    answer = extractive_answer(kb, query, hits)
+    if len(answer) >= 2:
+        st.subheader("Respuesta breve")
+        lines = [f"«{lit(q.sentence)}» <b>[{q.number}]</b>" for q in answer]
+        st.markdown("<br>".join(lines), unsafe_allow_html=True)
+        sources = [f"[{q.number}] {lit(q.citation)}" for q in answer]
+        st.markdown(f"<small>{'<br>'.join(sources)}</small>", unsafe_allow_html=True)
+    st.subheader(f"Pasajes ({len(hits)})")
+    for hit in hits:
+        show_hit(kb, query, hit)
+
+
+def show_hit(kb: KnowledgeBase, query: str, hit) -> None:
+    from kb.highlight import highlight_html
+    from kb.notebook import Entry
+    from kb.references import apa_in_text, apa_reference
+
+    chunk = hit.chunk
+    with st.container(border=True):
+        st.markdown(f"<b>[{hit.rank}] {lit(hit.citation)}</b>", unsafe_allow_html=True)
+        if hit.tags:
+            st.markdown(" ".join(f":blue-badge[{_badge(kb.taxonomy[t].label)}]" for t in hit.tags
+                                 if t in kb.taxonomy))
+        spans = [(start, end) for _, _, start, end, _ in kb.store.evidence(chunk.id)]
+        st.markdown(f"<div class='pasaje'>{highlight_html(chunk.text, query, spans)}</div>",
+                    unsafe_allow_html=True)
+        locator = hit.citation.rsplit(", ", 1)[-1]
+        copy, add, context = st.columns(3)
+        with copy.expander("Copiar cita"):
+            st.code(f"{apa_in_text(hit.meta, chunk.doc_id, locator)}\n\n{apa_reference(hit.meta, chunk.doc_id)}",
+                    language=None, wrap_lines=True)
+        if add.button("Añadir al cuaderno", key=f"add-{chunk.chunk_id}"):
+            entry = Entry(chunk_id=chunk.chunk_id, doc_id=chunk.doc_id, quote=chunk.text, locator=locator,
+                          page=chunk.page_start)
+            added = notebook().add(entry)
+            st.toast("Añadido al cuaderno." if added else "Ya estaba en el cuaderno.")
+        if context.toggle("Ver en contexto", key=f"ctx-{chunk.chunk_id}"):
+            show_context(kb, hit)
+
+
+def _badge(label: str) -> str:
+    return label.replace("[", "(").replace("]", ")")
+
+
+def show_context(kb: KnowledgeBase, hit) -> None:
+    from ingest.render import render_page
+
+    chunk = hit.chunk
+    pages = kb.store.pages(chunk.doc_id)
+    page = next((p for p in pages if p.number == chunk.page_start), pages[0] if pages else None)
+    if page is None:
+        return
+    before = page.text[max(0, chunk.start - CONTEXT_CHARS):chunk.start]
+    after_page = next((p for p in pages if p.number == chunk.page_end), page)
+    after = after_page.text[chunk.end:chunk.end + CONTEXT_CHARS]
+    st.markdown(f"<div class='pasaje'>…{lit(before)}<mark class='q'>{lit(chunk.text)}</mark>{lit(after)}…</div>",
+                unsafe_allow_html=True)
+    document = kb.store.document(chunk.doc_id)
+    if document and document.kind == "pdf" and chunk.page_start:
+        try:
+            png, found = render_page(Path(document.path), chunk.page_start, chunk.text)
+        except KBError as error:
+            st.warning(str(error))
+            return
+        caption = f"Página {chunk.page_start}" + ("" if found else " (no se pudo resaltar el pasaje)")
+        st.image(png, caption=caption)
+
+
+# Biblioteca -------------------------------------------------------------------
+
+
+def page_library(kb: KnowledgeBase) -> None:
+    documents = kb.store.documents()
+    counts = kb.store.concept_counts()
+    main: dict[str, list[tuple[int, str]]] = {}
+    for concept, per_doc in counts.items():
+        for doc_id, n in per_doc.items():
+            main.setdefault(doc_id, []).append((n, concept))
+    rows = [{
+        "documento": d.doc_id,
+        "título": d.meta.title or "sin título",
+        "autores": "; ".join(d.meta.authors) or "desconocidos",
+        "año": d.meta.year,
+        "tipo": d.kind,
+        "páginas": d.pages,
+        "fragmentos": d.chunks,
+        "conceptos principales": ", ".join(c for _, c in sorted(main.get(d.doc_id, []), key=lambda x: -x[0])[:5]),
+        "avisos": d.report or "",
+    } for d in documents]
+    st.subheader(f"Documentos ({len(documents)})")
+    st.dataframe(rows, hide_index=True, width="stretch")
+    upload_form(kb)
+    metadata_form(kb, documents)
+
+
+def upload_form(kb: KnowledgeBase) -> None:
+    from ingest.pipeline import ingest
+    from kb.library import MAX_UPLOAD_BYTES, save_upload
+
+    st.subheader("Añadir documentos")
+    files = st.file_uploader("PDF, TXT o MD", type=["pdf", "txt", "md"], accept_multiple_files=True, key="subida",
+                             max_upload_size=MAX_UPLOAD_BYTES // (1024 * 1024))
+    if not files or not st.button("Indexar", key="indexar"):
+        return
+    paths = []
+    for file in files:
+        try:
+            paths.append(save_upload(index_dir(), file.name, file.getvalue()))
+        except KBError as error:
+            st.error(str(error))
+    if not paths:
+        return
+    bar = st.progress(0.0, text="Indexando…")
+
+    def progress(p) -> None:
+        bar.progress(p.files_done / len(paths), text=f"{p.files_done}/{len(paths)} archivos · {p.pages} páginas · "
+                                                     f"{p.chunks} fragmentos")
+
+    summary = ingest(kb, load_embedder(), paths, progress=progress)
+    bar.progress(1.0, text="Listo.")
+    labels = {"indexed": "indexado", "replaced": "reemplazado", "unchanged": "sin cambios",
+              "duplicate": "duplicado", "failed": "fallido"}
+    st.dataframe([{"archivo": r.path.name, "resultado": labels.get(r.status, r.status), "detalle": r.reason or ""}
+                  for r in summary.results], hide_index=True, width="stretch")
+
+
+def metadata_form(kb: KnowledgeBase, documents) -> None:
+    from kb.library import edit_metadata
+
+    st.subheader("Editar metadatos")
+    if not documents:
+        return
+    doc_id = st.selectbox("Documento", [d.doc_id for d in documents], key="editar_doc")
+    meta = next(d.meta for d in documents if d.doc_id == doc_id)
+    with st.form(f"meta-{doc_id}"):
+        title = st.text_input("Título", meta.title or "")
+        authors = st.text_area("Autores (uno por línea, «Apellidos, Nombre»)", "\n".join(meta.authors))
+        year = st.text_input("Año", str(meta.year or ""))
+        venue = st.text_input("Revista o editorial", meta.venue or "")
+        doi = st.text_input("DOI", meta.doi or "")
+        if not st.form_submit_button("Guardar en el catálogo"):
+            return
+    if year.strip() and not year.strip().isdigit():
+        st.error(f"Año no válido: {year!r} (escriba solo el número, p. ej. 1998, o déjelo vacío).")
+        return
+    try:
+        edit_metadata(kb, doc_id, title=title, authors=authors.splitlines(), year=year.strip(), venue=venue, doi=doi)
+    except KBError as error:
+        st.error(str(error))
+        return
+    st.success(f"Metadatos de {doc_id} guardados en el catálogo.")
+
+
+# Conceptos --------------------------------------------------------------------
+
+
+def page_concepts(kb: KnowledgeBase) -> None:
+    import altair as alt
+
+    from kb.concepts import concept_matrix, concept_report
+
+    matrix = concept_matrix(kb)
+    labels = {row["id"]: row["label"] for row in matrix}
+    cells = [{"concepto": row["label"], "id": row["id"], "documento": doc, "pasajes": n}
+             for row in matrix for doc, n in row["documents"].items()]
+    st.subheader("Concepto × documento")
+    heat = alt.Chart(alt.Data(values=cells)).mark_rect().encode(
+        x=alt.X("documento:N", title=None), y=alt.Y("concepto:N", title=None),
+        color=alt.Color("pasajes:Q", scale=alt.Scale(scheme="blues")),
+        tooltip=["concepto:N", "documento:N", "pasajes:Q"],
+    ).add_params(alt.selection_point(name="celda", fields=["id", "documento"]))
+    event = st.altair_chart(heat, on_select="rerun", key="mapa", width="stretch")
+    picked = (event.selection.get("celda") or [{}])[0] if event and event.selection else {}
+    if picked.get("id") in labels:
+        st.session_state["ver_concepto"] = labels[picked["id"]]
+    by_label = {label: cid for cid, label in labels.items()}
+    label = st.selectbox("Concepto", sorted(by_label, key=str.lower), key="ver_concepto", bind="query-params")
+    report = concept_report(kb, by_label[label], k=5)
+    c = report.concept
+    st.markdown(f"### {lit(c.label)}", unsafe_allow_html=True)
+    st.markdown(f"<i>{lit(c.framework)}</i> · {lit(c.definition)}", unsafe_allow_html=True)
+    st.markdown(f"<small>Alias: {lit(', '.join(c.aliases) or '—')} · Autores: {lit(', '.join(c.authors) or '—')}"
+                f"</small>", unsafe_allow_html=True)
+    if report.documents:
+        st.bar_chart({"pasajes": report.documents}, horizontal=True)
+    else:
+        st.info("Ningún pasaje del índice trata este concepto.")
+    for number, passage in enumerate(report.passages, 1):
+        with st.container(border=True):
+            st.markdown(f"<b>[{number}] {lit(passage.citation)}</b><br><div class='pasaje'>{lit(passage.text)}</div>",
+                        unsafe_allow_html=True)
+
+
+# Cuaderno ---------------------------------------------------------------------
+
+
+def page_notebook(kb: KnowledgeBase) -> None:
+    from kb import exports
+
+    book = notebook()
+    entries = book.entries()
+    st.subheader(f"Cuaderno de citas ({len(entries)})")
+    if not entries:
+        st.info("Aún no hay pasajes guardados: use «Añadir al cuaderno» en los resultados de búsqueda.")
+        return
+    metas = kb.store.metas(e.doc_id for e in entries)
+    for i, entry in enumerate(entries):
+        with st.container(border=True):
+            from kb.references import apa_in_text
+
+            meta = metas.get(entry.doc_id)
+            where = apa_in_text(meta, entry.doc_id, entry.locator) if meta else entry.doc_id
+            st.markdown(f"<div class='pasaje'>«{lit(entry.quote)}»</div><b>{lit(where)}</b>",
+                        unsafe_allow_html=True)
+            note = st.text_area("Nota", entry.note, key=f"nota-{i}")
+            save, remove = st.columns(2)
+            if save.button("Guardar nota", key=f"guardar-{i}"):
+                book.set_note(entry.chunk_id, note)
+                st.toast("Nota guardada.")
+            if remove.button("Quitar", key=f"quitar-{i}"):
+                book.remove(entry.chunk_id, entry.quote)
+                st.rerun()
+    st.subheader("Exportar")
+    entries = book.entries()
+    columns = st.columns(5)
+    formats = [
+        ("Markdown (APA)", exports.to_markdown, "cuaderno.md", "text/markdown"),
+        ("DOCX (APA)", exports.to_docx, "cuaderno.docx",
+         "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+        ("BibTeX", exports.to_bibtex, "cuaderno.bib", "application/x-bibtex"),
+        ("RIS", exports.to_ris, "cuaderno.ris", "application/x-research-info-systems"),
+        ("CSV", exports.to_csv, "cuaderno.csv", "text/csv"),
+    ]
+    for column, (label, export, name, mime) in zip(columns, formats):
+        column.download_button(label, export(entries, metas), file_name=name, mime=mime, key=f"exportar-{name}")
+
+
+# main -------------------------------------------------------------------------
+
+
+def main() -> None:
+    st.sidebar.title("kb")
+    st.sidebar.caption("Literatura y políticas de desarrollo productivo, con citas.")
+    page = st.sidebar.radio("Página", PAGES, key="pagina", bind="query-params")
+    try:
+        kb = knowledge_base()
+    except KBError as error:
+        st.error(str(error))
+        return
+    st.sidebar.caption(f"Índice: {html.escape(str(index_dir()))}")
+    {"Buscar": page_search, "Biblioteca": page_library, "Conceptos": page_concepts,
+     "Cuaderno": page_notebook}[page](kb)
+
+
+main()

@@ -1,0 +1,140 @@
+"""The Streamlit app, page by page, with streamlit's AppTest and the real model."""
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+from docx import Document
+from streamlit.testing.v1 import AppTest
+
+from ingest.pipeline import ingest
+from kb import config, exports
+from kb.index import KnowledgeBase
+from kb.notebook import Notebook, notebook_path
+from kb.store import Store
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+SARAVI_CITATION = "Saraví &#40;1998&#41;&#46; Micro y pequeñas empresas"
+
+
+@pytest.fixture(scope="module")
+def home(real_model, real_embedder, tmp_path_factory):
+    """An index of the bundled corpus plus a document with markup in it."""
+    directory = tmp_path_factory.mktemp("home")
+    extra = tmp_path_factory.mktemp("extra")
+    (extra / "marcado.txt").write_text(
+        "Nota sobre seguridad de la plataforma de clústeres: <script>alert('x')</script> y un enlace "
+        "[pinche aquí](http://ejemplo.invalid) con *asteriscos* que deben verse tal cual.", encoding="utf-8")
+    kb = KnowledgeBase(directory, real_model)
+    ingest(kb, real_embedder, [config.bundled_corpus_dir(), extra])
+    kb.close()
+    return directory
+
+
+@pytest.fixture
+def app(home, real_model, monkeypatch):
+    monkeypatch.setenv("KB_HOME", str(home))
+    monkeypatch.setenv("KB_CACHE_DIR", str(real_model.path.parent.parent))
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def page(at, name):
+    at.sidebar.radio(key="pagina").set_value(name).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def markdown(at) -> str:
+    return "\n".join(m.value for m in at.markdown)
+
+
+def test_search_shows_the_saravi_passage_with_its_citation(app):
+    app.text_input(key="q").input("mesoespacio").run()
+    assert not app.exception
+    text = markdown(app)
+    assert f"<b>[1] {SARAVI_CITATION}" in text
+    assert "mesoespacio" in text and "Respuesta breve" in [s.value for s in app.subheader][0]
+    assert ":blue-badge[mesoespacio]" in text
+
+
+def test_extractive_answer_quotes_verbatim_with_numbers(app):
+    app.text_input(key="q").input("¿Qué es el mesoespacio?").run()
+    answer = app.markdown[1].value
+    assert answer.startswith("«") and "<b>[1]</b>" in answer and "<b>[2]</b>" in answer
+
+
+def test_query_comes_from_the_url(home, real_model, monkeypatch):
+    monkeypatch.setenv("KB_HOME", str(home))
+    monkeypatch.setenv("KB_CACHE_DIR", str(real_model.path.parent.parent))
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["q"] = "mesoespacio"
+    at.query_params["doc"] = "saravi-1998-distritos-mexico"
+    at.run()
+    assert at.text_input(key="q").value == "mesoespacio"
+    assert at.multiselect(key="doc").value == ["saravi-1998-distritos-mexico"]
+    assert SARAVI_CITATION in markdown(at)
+
+
+def test_filters_narrow_results(app):
+    app.text_input(key="q").input("cooperación entre empresas").run()
+    app.multiselect(key="doc").set_value(["pillihuaman-2025-villa-el-salvador"]).run()
+    heads = [m.value for m in app.markdown if m.value.startswith("<b>[")]
+    assert heads and all("Pillihuaman Huamani &#40;2025&#41;" in h for h in heads)
+    app.multiselect(key="doc").set_value([]).run()
+    app.multiselect(key="concepto").set_value(["mesoespacio"]).run()  # labels are what users pick
+    heads = [m.value for m in app.markdown if m.value.startswith("<b>[")]
+    assert heads and all("Saraví" in h for h in heads)
+
+
+def test_document_text_is_escaped(app):
+    app.text_input(key="q").input("seguridad de la plataforma de clústeres enlace").run()
+    text = markdown(app)
+    assert "&lt;script&gt;alert" in text and "<script>" not in text
+    assert "&#91;pinche aquí&#93;&#40;http" in text and "&#42;asteriscos&#42;" in text
+
+
+def test_saved_passage_reaches_every_export(app, home):
+    book = Notebook(notebook_path(home))
+    for entry in book.entries():
+        book.remove(entry.chunk_id)
+    app.text_input(key="q").input("mesoespacio").run()
+    add = next(b for b in app.button if b.key and b.key.startswith("add-"))
+    add.click().run()
+    assert not app.exception
+    entries = Notebook(notebook_path(home)).entries()
+    assert len(entries) == 1 and entries[0].doc_id == "saravi-1998-distritos-mexico"
+    page(app, "Cuaderno")
+    assert "Cuaderno de citas (1)" in [s.value for s in app.subheader]
+    assert "Saraví, 1998" in markdown(app)
+    store = Store(home)
+    metas = store.metas([entries[0].doc_id])
+    store.close()
+    quote = entries[0].quote.split()[:8]
+    md = exports.to_markdown(entries, metas)
+    assert " ".join(quote) in " ".join(md.split()) and "Saraví, G. A. (1998)" in md
+    docx = Document(io.BytesIO(exports.to_docx(entries, metas)))
+    assert any("Saraví, G. A. (1998)" in p.text for p in docx.paragraphs)
+    assert "Saraví" in exports.to_bibtex(entries, metas) and "AU  - Saraví, Gonzalo A." in exports.to_ris(entries, metas)
+    rows = list(csv.DictReader(io.StringIO(exports.to_csv(entries, metas))))
+    assert rows[0]["cita_textual"] == entries[0].quote
+
+
+def test_library_lists_documents_and_concepts(app):
+    page(app, "Biblioteca")
+    table = app.dataframe[0].value
+    assert len(table) == 6
+    saravi = table[table["documento"] == "saravi-1998-distritos-mexico"].iloc[0]
+    assert saravi["año"] == 1998 and "mesoespacio" in saravi["conceptos principales"]
+
+
+def test_concepts_page_shows_definition_and_passages(app):
+    page(app, "Conceptos")
+    app.selectbox(key="ver_concepto").set_value("mesoespacio").run()
+    assert not app.exception
+    text = markdown(app)
+    assert "Saraví &#40;1998&#41;" in text
+    assert any("mesoespacio" in m.value for m in app.markdown if m.value.startswith("### "))

@@ -164,13 +164,28 @@ def show_context(kb: KnowledgeBase, hit) -> None:
                 unsafe_allow_html=True)
     document = kb.store.document(chunk.doc_id)
     if document and document.kind == "pdf" and chunk.page_start:
-        try:
-            png, found = render_page(Path(document.path), chunk.page_start, chunk.text)
-        except KBError as error:
-            st.warning(str(error))
-            return
-        caption = f"Página {chunk.page_start}" + ("" if found else " (no se pudo resaltar el pasaje)")
-        st.image(png, caption=caption)
+        for number, quote in passage_by_page(pages, chunk):
+            try:
+                png, found = render_page(Path(document.path), number, quote)
+            except KBError as error:
+                st.warning(str(error))
+                return
+            st.image(png, caption=f"Página {number}" + ("" if found else " (no se pudo resaltar el pasaje)"))
+
+
+def passage_by_page(pages, chunk, limit: int = 3) -> list[tuple[int, str]]:
+    """The part of a passage that lies on each of its pages, so each page image
+    highlights its own lines (a passage may start at the foot of one page)."""
+    texts = {p.number: p.text for p in pages}
+    last = min(chunk.page_end or chunk.page_start, chunk.page_start + limit - 1)
+    parts = []
+    for number in range(chunk.page_start, last + 1):
+        text = texts.get(number, "")
+        start = chunk.start if number == chunk.page_start else 0
+        end = chunk.end if number == chunk.page_end else len(text)
+        if text[start:end].strip():
+            parts.append((number, text[start:end]))
+    return parts
 
 
 # Biblioteca -------------------------------------------------------------------

@@ -4,6 +4,7 @@ import csv
 import io
 from pathlib import Path
 
+import pymupdf
 import pytest
 from docx import Document
 from streamlit.testing.v1 import AppTest
@@ -23,6 +24,14 @@ def home(real_model, real_embedder, tmp_path_factory):
     """An index of the bundled corpus plus a document with markup in it."""
     directory = tmp_path_factory.mktemp("home")
     extra = tmp_path_factory.mktemp("extra")
+    pdf = pymupdf.open()
+    for number in range(2):
+        page = pdf.new_page()
+        text = ("Segunda página del informe de prueba. La gobernanza de los parques tecnológicos andinos "
+                "depende de consorcios universitarios y de agencias regionales de innovación."
+                if number else "Portada del informe de prueba sobre parques tecnológicos.")
+        page.insert_textbox(pymupdf.Rect(72, 72, 520, 400), text, fontsize=12)
+    pdf.save(extra / "parques.pdf")
     (extra / "marcado.txt").write_text(
         "Nota sobre seguridad de la plataforma de clústeres: <script>alert('x')</script> y un enlace "
         "[pinche aquí](http://ejemplo.invalid) con *asteriscos* que deben verse tal cual.", encoding="utf-8")
@@ -126,7 +135,7 @@ def test_saved_passage_reaches_every_export(app, home):
 def test_library_lists_documents_and_concepts(app):
     page(app, "Biblioteca")
     table = app.dataframe[0].value
-    assert len(table) == 6
+    assert len(table) == 7
     saravi = table[table["documento"] == "saravi-1998-distritos-mexico"].iloc[0]
     assert saravi["año"] == 1998 and "mesoespacio" in saravi["conceptos principales"]
 
@@ -138,3 +147,13 @@ def test_concepts_page_shows_definition_and_passages(app):
     text = markdown(app)
     assert "Saraví &#40;1998&#41;" in text
     assert any("mesoespacio" in m.value for m in app.markdown if m.value.startswith("### "))
+
+
+def test_context_shows_the_pdf_page_with_the_passage(app):
+    app.text_input(key="q").input("gobernanza de los parques tecnológicos andinos").run()
+    toggle = next(t for t in app.toggle if t.key.startswith("ctx-"))
+    assert "parques" in markdown(app)
+    toggle.set_value(True).run()
+    assert not app.exception, app.exception
+    captions = [c for image in app.image for c in image.captions]
+    assert "Página 2" in captions  # found and highlighted: no warning in the caption

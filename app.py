@@ -92,10 +92,12 @@ def page_search(kb: KnowledgeBase) -> None:
     authors = sorted({a for d in documents for a in d.meta.authors})
     concepts = {c.label: c.id for c in kb.taxonomy}
     left, mid, right, far = st.columns(4)
-    docs = left.multiselect("Documentos", [d.doc_id for d in documents], key="doc", bind="query-params")
-    chosen_years = mid.multiselect("Años", years, key="anio", bind="query-params")
-    chosen_authors = right.multiselect("Autores", authors, key="autor", bind="query-params")
-    labels = far.multiselect("Conceptos", sorted(concepts, key=str.lower), key="concepto", bind="query-params")
+    docs = left.multiselect("Documentos", [d.doc_id for d in documents], key="doc", bind="query-params",
+                            placeholder="Todos")
+    chosen_years = mid.multiselect("Años", years, key="anio", bind="query-params", placeholder="Todos")
+    chosen_authors = right.multiselect("Autores", authors, key="autor", bind="query-params", placeholder="Todos")
+    labels = far.multiselect("Conceptos", sorted(concepts, key=str.lower), key="concepto", bind="query-params",
+                             placeholder="Todos")
     tags = [concepts[label] for label in labels]
     if not query or not query.strip():
         st.caption("Escriba una pregunta en español (o en inglés): cada pasaje llega con su cita.")

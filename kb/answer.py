@@ -30,6 +30,9 @@ MIN_RELEVANCE = 0.2  # below this (coverage plus concept bonus) a sentence only 
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
 # A quotable sentence ends as one: a heading or a sentence cut by a page break does not.
 _COMPLETE = re.compile(r"[.!?…][»”\"')\]]*\d{0,3}$")
+# Captions and source lines describe a figure; they do not answer anything.
+_CAPTION = re.compile(r"^(ilustración|gráfico|figura|fig\.|tabla|cuadro|mapa|diagrama|fuente|nota)\b[^:.]{0,12}[:.]",
+                      re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -73,7 +76,8 @@ def extractive_answer(kb: KnowledgeBase, query: str, hits: list[Hit], *, max_sen
             text = hit.chunk.text[start:end]
             stems = frozenset(terms(text))
             every_sentence.append(stems)
-            if not MIN_WORDS <= len(text.split()) <= MAX_WORDS or not _COMPLETE.search(text):
+            if (not MIN_WORDS <= len(text.split()) <= MAX_WORDS or not _COMPLETE.search(text)
+                    or _CAPTION.match(text)):
                 continue
             concept = any(s < end and start < e for s, e in concept_spans)
             if concept or stems & query_stems:

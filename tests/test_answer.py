@@ -126,3 +126,23 @@ def test_answer_is_fast(indexed):
     for _ in range(5):
         extractive_answer(indexed, MESOESPACIO, hits)
     assert (time.perf_counter() - start) / 5 < 0.03
+
+
+def test_figure_captions_are_not_quoted(tmp_path):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "informe.txt").write_text(
+        "Gráfico 7: Iniciativas de articulación productiva registradas en la plataforma, por sector, 2025.\n\n"
+        "Las iniciativas de articulación productiva registradas en la plataforma crecieron en Chile.\n\n"
+        "Fuente: plataforma de iniciativas de articulación productiva registradas, 2025.\n\n"
+        "Muchas iniciativas de articulación productiva registradas combinan empresas e instituciones locales.",
+        encoding="utf-8")
+    kb = KnowledgeBase(tmp_path / "idx", FAKE_MODEL)
+    try:
+        ingest(kb, FakeEmbedder(), [folder])
+        query = "iniciativas de articulación productiva registradas en la plataforma"
+        answer = extractive_answer(kb, query, search(kb, FakeEmbedder(), query, k=5))
+    finally:
+        kb.close()
+    assert answer and answer[0].sentence.startswith("Las iniciativas")
+    assert not any(q.sentence.startswith(("Gráfico", "Fuente")) for q in answer)

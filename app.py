@@ -224,16 +224,22 @@ def upload_form(kb: KnowledgeBase) -> None:
     st.subheader("Añadir documentos")
     files = st.file_uploader("PDF, TXT o MD", type=["pdf", "txt", "md"], accept_multiple_files=True, key="subida",
                              max_upload_size=MAX_UPLOAD_BYTES // (1024 * 1024))
+    for message in st.session_state.get("errores_subida", []):
+        st.error(message)
+    if st.session_state.get("informe_ingesta"):
+        st.dataframe(st.session_state["informe_ingesta"], hide_index=True, width="stretch")
     if not files or not st.button("Indexar", key="indexar"):
         return
-    paths = []
+    paths, errors = [], []
     for file in files:
         try:
             paths.append(save_upload(index_dir(), file.name, file.getvalue()))
         except KBError as error:
-            st.error(str(error))
+            errors.append(str(error))
+    st.session_state["errores_subida"] = errors
+    st.session_state["informe_ingesta"] = []
     if not paths:
-        return
+        st.rerun()
     bar = st.progress(0.0, text="Indexando…")
 
     def progress(p) -> None:
@@ -244,8 +250,11 @@ def upload_form(kb: KnowledgeBase) -> None:
     bar.progress(1.0, text="Listo.")
     labels = {"indexed": "indexado", "replaced": "reemplazado", "unchanged": "sin cambios",
               "duplicate": "duplicado", "failed": "fallido"}
-    st.dataframe([{"archivo": r.path.name, "resultado": labels.get(r.status, r.status), "detalle": r.reason or ""}
-                  for r in summary.results], hide_index=True, width="stretch")
+    # Shown after a rerun, so the table above and the lists include the new documents.
+    st.session_state["informe_ingesta"] = [
+        {"archivo": r.path.name, "resultado": labels.get(r.status, r.status), "detalle": r.reason or ""}
+        for r in summary.results]
+    st.rerun()
 
 
 def metadata_form(kb: KnowledgeBase, documents) -> None:
@@ -257,11 +266,12 @@ def metadata_form(kb: KnowledgeBase, documents) -> None:
     doc_id = st.selectbox("Documento", [d.doc_id for d in documents], key="editar_doc")
     meta = next(d.meta for d in documents if d.doc_id == doc_id)
     with st.form(f"meta-{doc_id}"):
-        title = st.text_input("Título", meta.title or "")
-        authors = st.text_area("Autores (uno por línea, «Apellidos, Nombre»)", "\n".join(meta.authors))
-        year = st.text_input("Año", str(meta.year or ""))
-        venue = st.text_input("Revista o editorial", meta.venue or "")
-        doi = st.text_input("DOI", meta.doi or "")
+        title = st.text_input("Título", meta.title or "", key=f"titulo-{doc_id}")
+        authors = st.text_area("Autores (uno por línea, «Apellidos, Nombre»)", "\n".join(meta.authors),
+                               key=f"autores-{doc_id}")
+        year = st.text_input("Año", str(meta.year or ""), key=f"anio-{doc_id}")
+        venue = st.text_input("Revista o editorial", meta.venue or "", key=f"revista-{doc_id}")
+        doi = st.text_input("DOI", meta.doi or "", key=f"doi-{doc_id}")
         if not st.form_submit_button("Guardar en el catálogo"):
             return
     if year.strip() and not year.strip().isdigit():

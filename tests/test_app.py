@@ -157,3 +157,42 @@ def test_context_shows_the_pdf_page_with_the_passage(app):
     assert not app.exception, app.exception
     captions = [c for image in app.image for c in image.captions]
     assert "Página 2" in captions  # found and highlighted: no warning in the caption
+
+
+def test_upload_indexes_good_files_reports_bad_ones_and_metadata_is_editable(home, real_model, monkeypatch,
+                                                                             tmp_path):
+    import shutil
+
+    from kb.catalog import load_catalog
+
+    copy = tmp_path / "home"
+    shutil.copytree(home, copy)
+    monkeypatch.setenv("KB_HOME", str(copy))
+    monkeypatch.setenv("KB_CACHE_DIR", str(real_model.path.parent.parent))
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.run()
+    page(at, "Biblioteca")
+    at.get("file_uploader")[0].set_value([
+        ("../nota de campo.txt", "La feria de artesanías de Pisac reúne a cuarenta talleres asociados.".encode(),
+         "text/plain"),
+        ("informe.pdf", b"<!DOCTYPE html><html>Access Denied</html>", "application/pdf"),
+    ])
+    at.run()
+    at.button(key="indexar").click().run()
+    assert not at.exception, at.exception
+    assert [e.value for e in at.error] == [
+        "informe.pdf: el contenido no corresponde a la extensión .pdf (parece otro tipo de archivo)"]
+    stored = copy / "documentos" / "nota-de-campo.txt"
+    assert stored.is_file()
+    report = at.dataframe[-1].value
+    assert list(report["archivo"]) == ["nota-de-campo.txt"] and list(report["resultado"]) == ["indexado"]
+
+    at.selectbox(key="editar_doc").set_value("nota-de-campo").run()
+    at.text_input(key="titulo-nota-de-campo").input("Feria de Pisac")
+    at.text_area(key="autores-nota-de-campo").input("Quispe, Ana")
+    at.text_input(key="anio-nota-de-campo").input("2024")
+    at.button[-1].click().run()
+    assert not at.exception, at.exception
+    assert any("guardados en el catálogo" in s.value for s in at.success)
+    entry = load_catalog(copy / "documentos" / "catalog.toml")["nota-de-campo.txt"]
+    assert (entry.title, entry.authors, entry.year) == ("Feria de Pisac", ("Quispe, Ana",), 2024)

@@ -45,12 +45,20 @@ def _stemmer(language: str):
     return Stemmer.Stemmer(_STEMMER_NAMES[language])
 
 
+# Bumped whenever terms() changes, so stored indexes re-analyse their text.
+VERSION = "2"
+# A Spanish word does not end in a consonant plus "s": "clusters", "tests" are
+# English plurals, which the Spanish stemmer would keep apart from "clúster".
+_ENGLISH_PLURAL = re.compile(r"(?<=[^aeiouáéíóúüs\W\d])s$")
+
+
 def terms(text: str, language: str = "es") -> list[str]:
     """Index terms of `text` in order: lowercase, stopwords out, accents folded, stemmed."""
     words = [w for w in _TOKEN.findall(unicodedata.normalize("NFC", text).lower()) if w not in STOPWORDS[language]]
     # Fold before stemming: users often type without accents, and the stemmer
     # must then see the same word either way ("economías" / "economias").
-    return _stemmer(language).stemWords([fold_accents(w) for w in words])
+    words = [_ENGLISH_PLURAL.sub("", fold_accents(w)) if len(w) > 3 else fold_accents(w) for w in words]
+    return _stemmer(language).stemWords(words)
 
 
 def analyze(text: str, language: str = "es") -> str:

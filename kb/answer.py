@@ -15,9 +15,9 @@ import math
 import re
 from dataclasses import dataclass, replace
 
-from ingest.chunk import split_sentences
 from kb.analysis import terms
 from kb.index import KnowledgeBase
+from kb.quotes import COMPLETE, locate, sentences
 from kb.search import Hit, expand_query
 
 TOP_HITS = 6  # answers come from the passages a reader sees first
@@ -27,9 +27,6 @@ CONCEPT_BONUS = 0.35  # relative to full coverage of the query's stems (1.0)
 RANK_PRIOR = 0.15  # the best passage's edge over the last of the top hits
 KEEP_RATIO = 0.4  # past the first two, a sentence must score this share of the best
 MIN_RELEVANCE = 0.2  # below this (coverage plus concept bonus) a sentence only shares a common word
-_PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
-# A quotable sentence ends as one: a heading or a sentence cut by a page break does not.
-_COMPLETE = re.compile(r"[.!?…][»”\"')\]]*\d{0,3}$")
 # Captions and source lines describe a figure; they do not answer anything.
 _CAPTION = re.compile(r"^(ilustración|gráfico|figura|fig\.|tabla|cuadro|mapa|diagrama|fuente|nota)\b[^:.]{0,12}[:.]",
                       re.IGNORECASE)
@@ -72,11 +69,11 @@ def extractive_answer(kb: KnowledgeBase, query: str, hits: list[Hit], *, max_sen
     for position, hit in enumerate(top):
         concept_spans = [(start, end) for concept, _, start, end, _ in kb.store.evidence(hit.chunk.id)
                          if concept in expansion.concepts] if expansion.concepts else []
-        for start, end in _sentences(hit.chunk.text):
+        for start, end in sentences(hit.chunk.text):
             text = hit.chunk.text[start:end]
             stems = frozenset(terms(text))
             every_sentence.append(stems)
-            if (not MIN_WORDS <= len(text.split()) <= MAX_WORDS or not _COMPLETE.search(text)
+            if (not MIN_WORDS <= len(text.split()) <= MAX_WORDS or not COMPLETE.search(text)
                     or _CAPTION.match(text)):
                 continue
             concept = any(s < end and start < e for s, e in concept_spans)
@@ -109,7 +106,7 @@ def extractive_answer(kb: KnowledgeBase, query: str, hits: list[Hit], *, max_sen
         if hit.chunk.doc_id not in pages_of:
             pages_of[hit.chunk.doc_id] = kb.store.pages(hit.chunk.doc_id)
         pages = pages_of[hit.chunk.doc_id]
-        found = _locate(candidate.text, hit, pages)
+        found = locate(candidate.text, hit.chunk, pages)
         if found is None:
             continue  # never shown unless it can be pointed to in the source
         index, start, end = found
@@ -128,42 +125,9 @@ def extractive_answer(kb: KnowledgeBase, query: str, hits: list[Hit], *, max_sen
     return [replace(quote, number=n) for n, quote in enumerate(kept[:max_sentences], 1)]
 
 
-def _sentences(text: str) -> list[tuple[int, int]]:
-    """Sentence spans of a chunk, never across a paragraph or page break: chunks
-    join pages with a blank line, and a heading before a paragraph has no period."""
-    spans, start = [], 0
-    for match in [*_PARAGRAPH_BREAK.finditer(text), None]:
-        end = match.start() if match else len(text)
-        spans += [(start + s, start + e) for s, e in split_sentences(text[start:end])]
-        start = match.end() if match else end
-    return spans
-
-
 def _idf(query_stems: set[str], sentences: list[frozenset[str]]) -> dict[str, float]:
     """How rare each query stem is among the sentences of the top hits; a stem
     in none of them is left out, so it lowers no sentence's coverage."""
     n = len(sentences)
     df = {t: sum(t in s for s in sentences) for t in query_stems}
     return {t: math.log(1 + n / d) for t, d in df.items() if d}
-
-
-def _locate(sentence: str, hit: Hit, pages: list) -> tuple[int, int, int] | None:
-    """(page index, start, end) of `sentence` in the clean text of one of the
-    hit's pages; whitespace may differ (chunks join pages with a blank line)."""
-    chunk = hit.chunk
-    indexes = [i for i, page in enumerate(pages)
-               if chunk.page_start is None or (page.number is not None and chunk.page_start <= page.number
-                                               <= (chunk.page_end or chunk.page_start))]
-    loose = re.compile(r"\s+".join(map(re.escape, sentence.split())))
-    for index in indexes:
-        text = pages[index].text
-        # Start from the passage itself: the same sentence may also appear earlier in the page.
-        anchor = max(text.find(chunk.text[:120]), 0) if index == indexes[0] else 0
-        for origin in (anchor, 0):
-            start = text.find(sentence, origin)
-            if start >= 0:
-                return index, start, start + len(sentence)
-            match = loose.search(text, origin)
-            if match:
-                return index, match.start(), match.end()
-    return None

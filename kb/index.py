@@ -39,6 +39,7 @@ class KnowledgeBase:
         self.taxonomy = taxonomy or load_taxonomy(self.directory)
         self._tagger = None
         self._totals: dict[str, int] | None = None
+        self._reanalyze_if_changed()
         self.retag_if_changed()
 
     @property
@@ -56,6 +57,16 @@ class KnowledgeBase:
         tags = self.tagger.tag_document([text for _, text in chunks])
         self.store.replace_tags({chunk: t for (chunk, _), t in zip(chunks, tags)})
         self._totals = None
+
+    def _reanalyze_if_changed(self) -> None:
+        """Lexical terms follow the analyser: an index written by an older one is re-analysed."""
+        from kb import analysis
+
+        if self.store.get_setting("analyzer") == analysis.VERSION:
+            return
+        with self.store.atomic():
+            self.store.reanalyze(analysis.analyze)
+            self.store.set_setting("analyzer", analysis.VERSION)
 
     def concept_totals(self) -> dict[str, int]:
         """Passages tagged with each concept across the library (cached per opening)."""

@@ -103,9 +103,10 @@ class Filters:
     years: tuple[int, ...] = ()
     authors: tuple[str, ...] = ()  # case-insensitive substring of an author name
     tags: tuple[str, ...] = ()  # concept ids; a passage must carry all of them
+    any_tags: tuple[str, ...] = ()  # concept ids; a passage must carry at least one (a framework's)
 
     def __bool__(self) -> bool:
-        return bool(self.doc_ids or self.years or self.authors or self.tags)
+        return bool(self.doc_ids or self.years or self.authors or self.tags or self.any_tags)
 
 
 @dataclass(frozen=True)
@@ -367,6 +368,12 @@ class Store:
                "WHERE t.concept = ? GROUP BY t.chunk ORDER BY count(*) DESC, d.doc_id, c.ordinal LIMIT ?")
         return [int(r[0]) for r in self.db.execute(sql, (concept, limit))]
 
+    def reanalyze(self, analyze) -> None:
+        """Recompute every chunk's analysed text and rebuild the lexical index from it."""
+        rows = self.db.execute("SELECT id, text FROM chunks").fetchall()
+        self.db.executemany("UPDATE chunks SET analyzed = ? WHERE id = ?", [(analyze(t), i) for i, t in rows])
+        self.db.execute("INSERT INTO chunks_fts(chunks_fts) VALUES ('rebuild')")
+
     def integrity_ok(self) -> bool:
         return self.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
@@ -405,6 +412,9 @@ def _filter_sql(filters: Filters | None) -> tuple[str, list]:
     for tag in filters.tags:
         clauses.append("c.id IN (SELECT chunk FROM chunk_tags WHERE concept = ?)")
         params.append(tag)
+    if filters.any_tags:
+        clauses.append(f"c.id IN (SELECT chunk FROM chunk_tags WHERE concept IN ({','.join('?' * len(filters.any_tags))}))")
+        params += list(filters.any_tags)
     return "".join(f" AND {c}" for c in clauses), params
 
 

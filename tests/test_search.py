@@ -141,3 +141,28 @@ def test_cli_ingest_of_a_folder_without_documents_says_so(tmp_path, monkeypatch)
     result = CliRunner().invoke(cli_module.cli, ["ingest", str(empty)])
     assert result.exit_code == cli_module.NOTHING_INDEXED
     assert f"No hay archivos PDF, TXT o MD en: {empty}" in result.output
+
+
+def test_english_plural_meets_the_spanish_singular(indexed):
+    # The Peruvian study writes "clúster" 44 times and "clústers" once.
+    hits = search(indexed, FakeEmbedder(), "clusters", k=5, mode="lexical",
+                  filters=Filters(doc_ids=("pillihuaman-2025-villa-el-salvador",)))
+    assert len(hits) == 5 and sum("clúster " in h.chunk.text for h in hits) >= 3
+
+
+def test_index_written_by_an_older_analyser_is_reanalysed(indexed, tmp_path):
+    directory = tmp_path / "idx"
+    shutil.copytree(indexed.directory, directory)
+    old = KnowledgeBase(directory, FAKE_MODEL)
+    with old.store.atomic():
+        old.store.db.execute("UPDATE chunks SET analyzed = 'nada'")
+        old.store.db.execute("INSERT INTO chunks_fts(chunks_fts) VALUES ('rebuild')")
+        old.store.set_setting("analyzer", "0")
+    assert search(old, FakeEmbedder(), "mesoespacio", k=3, mode="lexical") == []
+    old.close()
+    reopened = KnowledgeBase(directory, FAKE_MODEL)
+    try:
+        hits = search(reopened, FakeEmbedder(), "mesoespacio", k=3, mode="lexical")
+        assert hits and hits[0].chunk.doc_id == "saravi-1998-distritos-mexico"
+    finally:
+        reopened.close()

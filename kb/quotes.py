@@ -1,0 +1,50 @@
+"""Sentences of a passage that can be quoted, and where they are in the source page.
+
+Shared by the extractive answer and the comparison tables: both quote single
+sentences verbatim, and only after finding them again in the page's clean text.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ingest.chunk import split_sentences
+from kb.store import ChunkRow
+
+_PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
+# A quotable sentence ends as one: a heading or a sentence cut by a page break does not.
+COMPLETE = re.compile(r"[.!?…][»”\"')\]]*\d{0,3}$")
+# A footnote: its number, then its text ("1 Se exponen aquí…").
+FOOTNOTE = re.compile(r"^\d{1,3}\.?\s+[A-ZÁÉÍÓÚÑ]")
+
+
+def sentences(text: str) -> list[tuple[int, int]]:
+    """Sentence spans of a chunk, never across a paragraph or page break: chunks
+    join pages with a blank line, and a heading before a paragraph has no period."""
+    spans, start = [], 0
+    for match in [*_PARAGRAPH_BREAK.finditer(text), None]:
+        end = match.start() if match else len(text)
+        spans += [(start + s, start + e) for s, e in split_sentences(text[start:end])]
+        start = match.end() if match else end
+    return spans
+
+
+def locate(sentence: str, chunk: ChunkRow, pages: list) -> tuple[int, int, int] | None:
+    """(page index, start, end) of `sentence` in the clean text of one of the
+    chunk's pages; whitespace may differ (chunks join pages with a blank line)."""
+    indexes = [i for i, page in enumerate(pages)
+               if chunk.page_start is None or (page.number is not None and chunk.page_start <= page.number
+                                               <= (chunk.page_end or chunk.page_start))]
+    loose = re.compile(r"\s+".join(map(re.escape, sentence.split())))
+    for index in indexes:
+        text = pages[index].text
+        # Start from the passage itself: the same sentence may also appear earlier in the page.
+        anchor = max(text.find(chunk.text[:120]), 0) if index == indexes[0] else 0
+        for origin in (anchor, 0):
+            start = text.find(sentence, origin)
+            if start >= 0:
+                return index, start, start + len(sentence)
+            match = loose.search(text, origin)
+            if match:
+                return index, match.start(), match.end()
+    return None

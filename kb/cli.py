@@ -301,7 +301,7 @@ def concepts_command(as_json: bool, index_path: str | None, model_path: str | No
 
     from kb.concepts import concept_matrix
 
-    kb = _open_ready(index_path, model_path)
+    kb, _ = _open_ready(index_path, model_path)
     try:
         matrix = concept_matrix(kb)
     finally:
@@ -327,7 +327,7 @@ def concept_command(concept_id: str, k: int, index_path: str | None, model_path:
     """Definición, alias, autores y mejores pasajes (con cita) de un concepto."""
     from kb.concepts import concept_report
 
-    kb = _open_ready(index_path, model_path)
+    kb, _ = _open_ready(index_path, model_path)
     try:
         _check_concept(kb.taxonomy, concept_id)
         report = concept_report(kb, concept_id, k)
@@ -352,8 +352,75 @@ def concept_command(concept_id: str, k: int, index_path: str | None, model_path:
         click.echo(f"    Evidencia: {', '.join(repr(e) for e in passage.evidence)}")
 
 
+@cli.command("compare")
+@click.option("--preset", default=None, help="Tabla predefinida (p. ej. distrito-vs-cluster).")
+@click.option("--docs", "docs", multiple=True, help="Documento (repetible): columnas, o el ámbito de los marcos.")
+@click.option("--frameworks", "frameworks", multiple=True, help="Marco como columna (repetible).")
+@click.option("--concepts", "concepts", multiple=True, help="Concepto como columna (repetible).")
+@click.option("--aspects", "aspects", multiple=True, help="Fila: un aspecto o una pregunta (repetible).")
+@click.option("--json", "as_json", is_flag=True, help="La tabla en JSON.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "md"]), default=None, help="La tabla en CSV o Markdown.")
+@INDEX_OPTION
+@MODEL_OPTION
+def compare_command(preset, docs, frameworks, concepts, aspects, as_json, fmt, index_path, model_path) -> None:
+    """Tabla comparativa: cada celda cita la mejor evidencia de su columna para su fila."""
+    import json
+
+    from kb.compare import EMPTY, Aspect, columns_for, compare
+    from kb.presets import load_presets
+
+    kb, embedder = _open_ready(index_path, model_path)
+    try:
+        title, rows = "", [Aspect(a) for a in aspects]
+        kind, ids, scope = None, [], tuple(docs)
+        if preset:
+            presets = load_presets(kb.directory)
+            if preset not in presets:
+                raise click.ClickException(f"Tabla predefinida desconocida: {preset!r} "
+                                           f"(disponibles: {', '.join(sorted(presets))}).")
+            chosen = presets[preset]
+            title, kind, ids = chosen.title, chosen.columns, list(chosen.ids)
+            rows = rows or list(chosen.aspects)
+        for option, values in (("framework", frameworks), ("concept", concepts)):
+            if values:
+                kind, ids = option, list(values)
+        if docs and kind in (None, "document"):
+            kind, ids, scope = "document", list(docs), ()
+        if kind is None or not rows:
+            raise click.ClickException("Indique columnas (--preset, --docs, --frameworks o --concepts) "
+                                       "y filas (--aspects o --preset).")
+        try:
+            columns = columns_for(kb, kind, ids)
+        except ValueError as error:
+            raise click.ClickException(str(error)) from error
+        table = compare(kb, embedder, columns, rows, docs=scope)
+        metas = kb.store.metas(c.doc_id for row in table.cells for c in row if c)
+    except KBError as error:
+        raise _fail(error) from error
+    finally:
+        kb.close()
+    if as_json:
+        click.echo(json.dumps(table.to_json(), ensure_ascii=False))
+    elif fmt == "csv":
+        from kb.tables import to_csv
+
+        click.echo(to_csv(table), nl=False)
+    elif fmt == "md":
+        from kb.tables import to_markdown
+
+        click.echo(to_markdown(table, metas, title), nl=False)
+    else:
+        if title:
+            click.echo(title)
+        for aspect, row in zip(table.aspects, table.cells):
+            click.echo(f"\n== {aspect.label}")
+            for column, cell in zip(table.columns, row):
+                text = EMPTY if cell is None else f"«{' '.join(cell.sentence.split())}» — {cell.citation}"
+                click.echo(click.wrap_text(f"{column.label}: {text}", width=100, subsequent_indent="    "))
+
+
 def _open_ready(index_path: str | None, model_path: str | None):
-    """The knowledge base, with the bundled corpus indexed on first use."""
+    """The knowledge base and the embedder, with the bundled corpus indexed on first use."""
     try:
         kb, embedder = _open_kb(index_path, model_path)
     except KBError as error:
@@ -363,7 +430,7 @@ def _open_ready(index_path: str | None, model_path: str | None):
     except KBError as error:
         kb.close()
         raise _fail(error) from error
-    return kb
+    return kb, embedder
 
 
 def main() -> None:

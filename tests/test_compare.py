@@ -62,3 +62,24 @@ def test_unknown_columns_are_named(kb):
         columns_for(kb, "framework", ["economía"])
     with pytest.raises(ValueError, match="documento desconocido: nada"):
         columns_for(kb, "document", ["nada"])
+
+
+def test_cli_compare_json_and_markdown(kb, real_model, real_embedder, monkeypatch):
+    from click.testing import CliRunner
+
+    from kb import cli as cli_module
+
+    monkeypatch.setattr(cli_module, "_open_kb", lambda *_: (KnowledgeBase(kb.directory, real_model), real_embedder))
+    args = ["compare", "--frameworks", "distrito industrial", "--frameworks", "clúster", "--docs", FOMIN,
+            "--aspects", "métodos de análisis"]
+    result = CliRunner().invoke(cli_module.cli, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert [c["id"] for c in data["columns"]] == ["distrito industrial", "clúster"]
+    cells = data["rows"][0]["cells"]
+    assert data["rows"][0]["aspect"] == "métodos de análisis" and all(c and c["doc_id"] == FOMIN for c in cells)
+    assert set(cells[0]) == {"column", "text", "sentence", "doc_id", "page", "score", "citation"}
+    markdown = CliRunner().invoke(cli_module.cli, [*args, "--format", "md"]).output
+    assert markdown.startswith("| aspecto | distrito industrial | clúster |") and "## Referencias" in markdown
+    unknown = CliRunner().invoke(cli_module.cli, ["compare", "--preset", "nada"])
+    assert unknown.exit_code == 1 and "Tabla predefinida desconocida: 'nada'" in unknown.output

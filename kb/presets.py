@@ -1,0 +1,57 @@
+"""Comparison presets: shipped in corpus/comparisons.toml, extended by the user's
+own `comparisons.toml` in the index directory (a preset with the same id replaces
+the shipped one)."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from kb.compare import KINDS, Aspect
+from kb.config import bundled_corpus_dir
+from kb.errors import KBError
+
+PRESETS_FILE = "comparisons.toml"
+
+
+class PresetError(KBError):
+    """A presets file that cannot be used; the message names the file and the reason."""
+
+
+@dataclass(frozen=True)
+class Preset:
+    id: str
+    title: str
+    columns: str  # a column kind: "framework", "document" or "concept"
+    ids: tuple[str, ...]
+    aspects: tuple[Aspect, ...]
+
+
+def load_presets(index_directory: Path | None = None) -> dict[str, Preset]:
+    paths = [bundled_corpus_dir() / PRESETS_FILE]
+    if index_directory is not None and (Path(index_directory) / PRESETS_FILE).is_file():
+        paths.append(Path(index_directory) / PRESETS_FILE)
+    presets: dict[str, Preset] = {}
+    for path in paths:
+        presets.update({p.id: p for p in _read(path)})
+    return presets
+
+
+def _read(path: Path) -> list[Preset]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise PresetError(f"{path}: no se pueden leer las tablas predefinidas ({error})") from error
+    presets = []
+    for number, entry in enumerate(data.get("preset", []), 1):
+        name = entry.get("id") or f"n.º {number}"
+        missing = [k for k in ("id", "title", "columns", "ids", "aspects") if not entry.get(k)]
+        if missing:
+            raise PresetError(f"{path}: a la tabla {name} le falta: {', '.join(missing)}")
+        if entry["columns"] not in KINDS:
+            raise PresetError(f"{path}: en la tabla {name}, columns debe ser uno de: {', '.join(KINDS)}")
+        aspects = tuple(Aspect(a["label"], a.get("query", "")) if isinstance(a, dict) else Aspect(str(a))
+                        for a in entry["aspects"])
+        presets.append(Preset(entry["id"], entry["title"], entry["columns"], tuple(entry["ids"]), aspects))
+    return presets

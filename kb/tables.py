@@ -1,0 +1,43 @@
+"""Comparison tables as CSV and as Markdown with an APA reference list."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from kb.catalog import DocumentMeta
+from kb.compare import EMPTY, Table
+from kb.references import apa_reference, sort_key
+
+
+def to_csv(table: Table) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["aspecto", "columna", "oración", "cita", "documento", "página", "puntuación"])
+    for aspect, row in zip(table.aspects, table.cells):
+        for column, cell in zip(table.columns, row):
+            if cell is None:
+                writer.writerow([aspect.label, column.label, EMPTY, "", "", "", ""])
+            else:
+                writer.writerow([aspect.label, column.label, cell.sentence, cell.citation, cell.doc_id,
+                                 "" if cell.page is None else cell.page, f"{cell.score:.3f}"])
+    return out.getvalue()
+
+
+def to_markdown(table: Table, metas: dict[str, DocumentMeta], title: str = "") -> str:
+    def escape(text: str) -> str:
+        return " ".join(text.split()).replace("|", "\\|")
+
+    lines = [f"# {title}", ""] if title else []
+    lines.append("| aspecto | " + " | ".join(escape(c.label) for c in table.columns) + " |")
+    lines.append("|---" * (len(table.columns) + 1) + "|")
+    for aspect, row in zip(table.aspects, table.cells):
+        cells = [f"*{EMPTY}*" if c is None else f"«{escape(c.sentence)}» ({escape(c.citation)})" for c in row]
+        lines.append(f"| {escape(aspect.label)} | " + " | ".join(cells) + " |")
+    cited = {c.doc_id for row in table.cells for c in row if c is not None}
+    if cited:
+        lines += ["", "## Referencias", ""]
+        for doc_id in sorted(cited, key=lambda d: sort_key(metas[d], d)):
+            lines.append(apa_reference(metas[doc_id], doc_id, markdown=True))
+            lines.append("")
+    return "\n".join(lines).rstrip() + "\n"

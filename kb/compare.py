@@ -27,6 +27,7 @@ CANDIDATES = 8  # per cell, before choosing one that no other row of the column 
 COLUMN_BONUS = 0.5  # a key sentence that names its column's subject and no other column's
 OTHER_PENALTY = 0.5  # one that names another column's subject only
 UNSPECIFIC_PENALTY = 0.25  # one that names both, or neither
+MIN_WORDS, MAX_WORDS = 5, 80  # a quotable sentence: not a heading, not a flattened list
 SENTENCE_WEIGHT = 0.05
 KINDS = ("document", "framework", "concept")
 EMPTY = "sin evidencia en este documento"
@@ -109,8 +110,8 @@ def compare(kb: KnowledgeBase, embedder, columns: list[Column], aspects: list[As
         allowed = kb.store.chunk_ids(_filters(column, docs)) if column.kind != "framework" or docs else None
         if allowed is not None and not allowed:
             continue
-        tagged = _framework_chunks(kb, column, docs)
-        depth = CANDIDATES * (3 if tagged is not None else 1)
+        framework = column.kind == "framework"
+        depth = CANDIDATES * (3 if framework else 1)  # many close passages do not name the framework
         scores, ids = kb.vectors.search(np.asarray(queries, np.float32),
                                         min(depth, len(allowed) if allowed is not None else len(kb.vectors)),
                                         allowed=allowed)
@@ -127,9 +128,9 @@ def compare(kb: KnowledgeBase, embedder, columns: list[Column], aspects: list[As
                 key = _key_sentence(kb, chunk, aspects[i], subjects[j], others, doc_pages)
                 if key is None:
                     continue
-                # A framework's column holds its tagged passages, and any other passage
-                # whose key sentence names the framework ("el distrito…" is not tagged).
-                if tagged is not None and int(chunk_id) not in tagged and not key[3]:
+                # A framework's column quotes sentences that name it: its concepts, its
+                # authors, or its head word ("el distrito…", which alone is not a tag).
+                if framework and not key[3]:
                     continue
                 # The passage's best sentence decides between passages the model finds
                 # equally close: it must state this aspect and name this column's subject.
@@ -153,27 +154,17 @@ def _filters(column: Column, docs: tuple[str, ...]) -> Filters:
     return Filters(doc_ids=docs)
 
 
-def _framework_chunks(kb: KnowledgeBase, column: Column, docs: tuple[str, ...]) -> set[int] | None:
-    if column.kind != "framework":
-        return None
-    concepts = tuple(c.id for c in kb.taxonomy if c.framework == column.id)
-    return set(kb.store.chunk_ids(Filters(doc_ids=docs, any_tags=concepts))) if concepts else set()
-
-
 def _assign(ranked: list[list[tuple]]) -> list[tuple | None]:
-    """One passage per row: the best one, unless another row of the column ranks it
-    higher and this row has another candidate over the threshold."""
-    best_row: dict[int, tuple[float, int]] = {}
-    for row, options in enumerate(ranked):
-        for option in options:
-            chunk = option[1].id
-            if chunk not in best_row or option[0] > best_row[chunk][0]:
-                best_row[chunk] = (option[0], row)
-    chosen = []
-    for row, options in enumerate(ranked):
-        own = [o for o in options if best_row[o[1].id][1] == row]
-        chosen.append(own[0] if own else (options[0] if options else None))
-    return chosen
+    """One passage per row, best scores first, each passage in one row only; a row
+    whose candidates are all taken reuses its best one rather than stay empty."""
+    chosen: list[tuple | None] = [None] * len(ranked)
+    used: set[int] = set()
+    for _, row, option in sorted(((o[0], r, o) for r, options in enumerate(ranked) for o in options),
+                                 key=lambda item: -item[0]):
+        if chosen[row] is None and option[1].id not in used:
+            chosen[row] = option
+            used.add(option[1].id)
+    return [choice or (options[0] if options else None) for choice, options in zip(chosen, ranked)]
 
 
 @dataclass(frozen=True)
@@ -202,7 +193,9 @@ def _key_sentence(kb: KnowledgeBase, chunk, aspect: Aspect, own: _Subject | None
     """(sentence, page, value, names the subject): the passage's sentence that best
     states the aspect for this column, located in its page."""
     spans = [(s, e) for s, e in sentences(chunk.text)
-             if len(chunk.text[s:e].split()) >= 5 and not FOOTNOTE.match(chunk.text[s:e])] or [(0, len(chunk.text))]
+             if MIN_WORDS <= len(chunk.text[s:e].split()) <= MAX_WORDS and not FOOTNOTE.match(chunk.text[s:e])]
+    if not spans:
+        return None
     evidence = kb.store.evidence(chunk.id) if own is not None else []
     concepts = [{c for c, _, a, b, _ in evidence if a < e and s < b} for s, e in spans]
     # Words naming another column's subject do not make a sentence relevant to this one.

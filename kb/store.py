@@ -103,10 +103,9 @@ class Filters:
     years: tuple[int, ...] = ()
     authors: tuple[str, ...] = ()  # case-insensitive substring of an author name
     tags: tuple[str, ...] = ()  # concept ids; a passage must carry all of them
-    any_tags: tuple[str, ...] = ()  # concept ids; a passage must carry at least one (a framework's)
 
     def __bool__(self) -> bool:
-        return bool(self.doc_ids or self.years or self.authors or self.tags or self.any_tags)
+        return bool(self.doc_ids or self.years or self.authors or self.tags)
 
 
 @dataclass(frozen=True)
@@ -412,9 +411,6 @@ def _filter_sql(filters: Filters | None) -> tuple[str, list]:
     for tag in filters.tags:
         clauses.append("c.id IN (SELECT chunk FROM chunk_tags WHERE concept = ?)")
         params.append(tag)
-    if filters.any_tags:
-        clauses.append(f"c.id IN (SELECT chunk FROM chunk_tags WHERE concept IN ({','.join('?' * len(filters.any_tags))}))")
-        params += list(filters.any_tags)
     return "".join(f" AND {c}" for c in clauses), params
 
 

@@ -62,7 +62,7 @@ def _os_reason(exc: OSError) -> str:
 
 
 def _extract_pdf(path: Path) -> Extracted:
-    _check_pdf_signature(path)
+    check_pdf_signature(path)
     try:
         doc = pymupdf.open(path, filetype="pdf")
     except Exception as exc:  # PyMuPDF raises several types for unreadable files
@@ -319,7 +319,7 @@ def _join_broken_words(words: list[str], vocabulary: set[str]) -> list[str]:
     return joined
 
 
-def _check_pdf_signature(path: Path) -> None:
+def check_pdf_signature(path: Path) -> None:
     # Must run before PyMuPDF sees the file: it happily opens HTML (even with
     # filetype="pdf"), so a saved "Access Denied" page would be ingested.
     try:

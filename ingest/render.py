@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pymupdf
 
-from ingest.extract import PDF_SIGNATURE, SIGNATURE_WINDOW
-from kb.errors import KBError
+from ingest.extract import check_pdf_signature
+from kb.errors import IngestError, KBError
 
 pymupdf.TOOLS.mupdf_display_errors(False)
 pymupdf.TOOLS.mupdf_display_warnings(False)
@@ -141,20 +141,11 @@ def _unique(rects: list[pymupdf.Rect]) -> list[pymupdf.Rect]:
 
 
 def _check_pdf(path: Path) -> None:
-    # Before PyMuPDF sees the file: it happily opens an HTML page as a PDF.
+    # The same check as at ingest, before PyMuPDF sees the file (it opens HTML as a PDF).
     try:
-        with path.open("rb") as file:
-            head = file.read(SIGNATURE_WINDOW)
-    except FileNotFoundError as exc:
-        raise _error(path, "el archivo no existe") from exc
-    except IsADirectoryError as exc:
-        raise _error(path, "es una carpeta, no un archivo") from exc
-    except OSError as exc:
-        raise _error(path, f"no se puede leer ({exc.strerror or exc})") from exc
-    if not head:
-        raise _error(path, "archivo vacío")
-    if PDF_SIGNATURE not in head:
-        raise _error(path, "no es un PDF; solo se pueden mostrar páginas de archivos PDF")
+        check_pdf_signature(path)
+    except IngestError as error:
+        raise RenderError(str(error)) from error
 
 
 def _error(path: Path, reason: str) -> RenderError:

@@ -41,8 +41,8 @@ def format_metrics(m: dict) -> str:
 
 def write_report(path: Path, report: dict) -> Path:
     """Write a results file of eval/ or bench/ atomically (a temp file, then rename)."""
+    from kb.files import write_atomic
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    write_atomic(path, (json.dumps(report, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
     return path

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 import unicodedata
 from dataclasses import fields
 from pathlib import Path
 
 from kb.catalog import CATALOG_FILE, DocumentMeta
 from kb.errors import KBError
+from kb.files import write_atomic
 from kb.index import KnowledgeBase
 
 UPLOAD_DIR = "documentos"
@@ -76,7 +76,7 @@ def save_upload(index_directory: Path, name: str, data: bytes, *, max_bytes: int
         while target.exists():
             target = folder / f"{stem}-{n}{suffix}"
             n += 1
-    _write_atomic(target, data)
+    write_atomic(target, data)
     return target
 
 
@@ -118,17 +118,4 @@ def save_catalog_entry(catalog: Path, file_name: str, meta: DocumentMeta) -> Non
             continue
         table[f.name] = list(value) if f.name == "authors" else value
     document[file_name] = table
-    _write_atomic(catalog, tomlkit.dumps(document).encode("utf-8"))
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(catalog, tomlkit.dumps(document).encode("utf-8"))

@@ -12,13 +12,12 @@ would destroy the citations it still holds.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
 
 from kb.errors import KBError
+from kb.files import write_atomic
 
 NOTEBOOK_FILE = "cuaderno.json"
 VERSION = 1
@@ -125,23 +124,12 @@ class Notebook:
     def _write(self, entries: list[Entry]) -> None:
         data = {"version": VERSION, "entries": [asdict(e) for e in entries]}
         text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
-        temp: str | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            # Same directory as the notebook so os.replace is an atomic rename.
-            fd, temp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temp, self.path)
-            temp = None
+            write_atomic(self.path, text.encode("utf-8"))
         except OSError as error:
             raise NotebookError(f"{self.path}: no se pudo guardar el cuaderno de citas "
                                 f"({error.strerror or error})") from error
-        finally:
-            if temp is not None:
-                Path(temp).unlink(missing_ok=True)
 
     def _error(self, reason: str) -> NotebookError:
         return NotebookError(f"{self.path}: cuaderno de citas no válido ({reason}); "

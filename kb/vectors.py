@@ -8,14 +8,13 @@ against it so vectors of two models never share an index.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from kb.errors import ModelMismatchError
+from kb.files import write_atomic
 from kb.model import ModelInfo
 
 INDEX_FILE = "vectors.faiss"
@@ -99,14 +98,14 @@ class VectorIndex:
         """Write the index and its manifest, each replaced atomically."""
         self.directory.mkdir(parents=True, exist_ok=True)
         faiss = _faiss()
-        _atomic_write(self.directory / INDEX_FILE, faiss.serialize_index(self._index).tobytes())
+        write_atomic(self.directory / INDEX_FILE, faiss.serialize_index(self._index).tobytes())
         manifest = {
             "model_name": self.manifest.model_name,
             "model_fingerprint": self.manifest.model_fingerprint,
             "dimension": self.manifest.dimension,
             "generation": self.generation,
         }
-        _atomic_write(self.directory / MANIFEST_FILE, (json.dumps(manifest, indent=2) + "\n").encode())
+        write_atomic(self.directory / MANIFEST_FILE, (json.dumps(manifest, indent=2) + "\n").encode())
 
 
 def check_same_model(directory: Path, name: str, fingerprint: str, dimension: int, model: ModelInfo) -> None:
@@ -127,14 +126,3 @@ def _short(fingerprint: str) -> str:
     return fingerprint[:19]
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

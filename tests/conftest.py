@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from kb import config
@@ -19,6 +21,22 @@ def isolated_env(tmp_path, monkeypatch):
     monkeypatch.setenv("KB_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("KB_MODEL", raising=False)
     monkeypatch.delenv("KB_PRECISION", raising=False)
+
+
+@pytest.fixture(scope="module")
+def indexed(tmp_path_factory):
+    """The bundled corpus (a copy) indexed with the fake embedder, once per test module."""
+    from ingest.pipeline import ingest
+    from kb.index import KnowledgeBase
+    from tests.fakes import FAKE_MODEL, FakeEmbedder
+
+    base = tmp_path_factory.mktemp("kb")
+    corpus = base / "corpus"
+    shutil.copytree(config.bundled_corpus_dir(), corpus)
+    kb = KnowledgeBase(base / "index", FAKE_MODEL)
+    ingest(kb, FakeEmbedder(), [corpus])
+    yield kb
+    kb.close()
 
 
 @pytest.fixture(scope="session")

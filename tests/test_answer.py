@@ -1,13 +1,10 @@
 """Extractive answers over the indexed bundled corpus: sentences from different
 passages, each found verbatim in its page, numbered for citation."""
 
-import shutil
 import time
 
-import pytest
 
 from ingest.pipeline import ingest
-from kb import config
 from kb.answer import MIN_WORDS, Quote, extractive_answer
 from kb.index import KnowledgeBase
 from kb.search import search
@@ -15,17 +12,6 @@ from tests.fakes import FAKE_MODEL, FakeEmbedder
 
 SARAVI = "saravi-1998-distritos-mexico"
 MESOESPACIO = "¿Qué es el mesoespacio?"
-
-
-@pytest.fixture(scope="module")
-def indexed(tmp_path_factory):
-    base = tmp_path_factory.mktemp("kb")
-    corpus = base / "corpus"
-    shutil.copytree(config.bundled_corpus_dir(), corpus)
-    kb = KnowledgeBase(base / "index", FAKE_MODEL)
-    ingest(kb, FakeEmbedder(), [corpus])
-    yield kb
-    kb.close()
 
 
 def _answer(kb, query, **options):

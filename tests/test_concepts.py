@@ -8,9 +8,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from ingest.pipeline import ingest
 from kb import cli as cli_module
-from kb import config
 from kb.concepts import concept_matrix, concept_report
 from kb.index import KnowledgeBase
 from kb.search import expand_query, search
@@ -20,17 +18,6 @@ from tests.fakes import FAKE_MODEL, FakeEmbedder
 
 SARAVI = "saravi-1998-distritos-mexico"
 CEPAL = "cepal-sercotec-2025-mipymes-chile"
-
-
-@pytest.fixture(scope="module")
-def indexed(tmp_path_factory):
-    base = tmp_path_factory.mktemp("kb")
-    corpus = base / "corpus"
-    shutil.copytree(config.bundled_corpus_dir(), corpus)
-    kb = KnowledgeBase(base / "index", FAKE_MODEL)
-    ingest(kb, FakeEmbedder(), [corpus])
-    yield kb
-    kb.close()
 
 
 def test_bundled_taxonomy_covers_the_field():

@@ -6,26 +6,13 @@ import shutil
 import pytest
 from click.testing import CliRunner
 
-from ingest.pipeline import ingest
 from kb import cli as cli_module
-from kb import config
 from kb.citations import locator, short_citation
 from kb.catalog import DocumentMeta
 from kb.index import KnowledgeBase
 from kb.search import fuse, search
 from kb.store import Filters
 from tests.fakes import FAKE_MODEL, FakeEmbedder
-
-
-@pytest.fixture(scope="module")
-def indexed(tmp_path_factory):
-    base = tmp_path_factory.mktemp("kb")
-    corpus = base / "corpus"
-    shutil.copytree(config.bundled_corpus_dir(), corpus)
-    kb = KnowledgeBase(base / "index", FAKE_MODEL)
-    ingest(kb, FakeEmbedder(), [corpus])
-    yield kb
-    kb.close()
 
 
 def test_fusion_rewards_agreement():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
@@ -359,16 +360,21 @@ def concept_command(concept_id: str, k: int, index_path: str | None, model_path:
 @click.option("--concepts", "concepts", multiple=True, help="Concepto como columna (repetible).")
 @click.option("--aspects", "aspects", multiple=True, help="Fila: un aspecto o una pregunta (repetible).")
 @click.option("--json", "as_json", is_flag=True, help="La tabla en JSON.")
-@click.option("--format", "fmt", type=click.Choice(["csv", "md"]), default=None, help="La tabla en CSV o Markdown.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "md", "xlsx"]), default=None,
+              help="La tabla en CSV, Markdown o XLSX (este último con --output).")
+@click.option("--output", type=click.Path(dir_okay=False), default=None, help="Archivo donde escribir la tabla.")
 @INDEX_OPTION
 @MODEL_OPTION
-def compare_command(preset, docs, frameworks, concepts, aspects, as_json, fmt, index_path, model_path) -> None:
+def compare_command(preset, docs, frameworks, concepts, aspects, as_json, fmt, output, index_path,
+                    model_path) -> None:
     """Tabla comparativa: cada celda cita la mejor evidencia de su columna para su fila."""
     import json
 
     from kb.compare import EMPTY, Aspect, columns_for, compare
     from kb.presets import load_presets
 
+    if fmt == "xlsx" and not output:
+        raise click.ClickException("--format xlsx necesita --output ARCHIVO.xlsx.")
     kb, embedder = _open_ready(index_path, model_path)
     try:
         title, rows = "", [Aspect(a) for a in aspects]
@@ -399,16 +405,22 @@ def compare_command(preset, docs, frameworks, concepts, aspects, as_json, fmt, i
         raise _fail(error) from error
     finally:
         kb.close()
-    if as_json:
-        click.echo(json.dumps(table.to_json(), ensure_ascii=False))
-    elif fmt == "csv":
-        from kb.tables import to_csv
+    from kb import tables
 
-        click.echo(to_csv(table), nl=False)
-    elif fmt == "md":
-        from kb.tables import to_markdown
+    if as_json or fmt:
+        if as_json:
+            data = (json.dumps(table.to_json(), ensure_ascii=False) + "\n").encode("utf-8")
+        elif fmt == "xlsx":
+            data = tables.to_xlsx(table, metas, title)
+        else:
+            data = (tables.to_csv(table) if fmt == "csv" else tables.to_markdown(table, metas, title)).encode("utf-8")
+        if output:
+            from kb.files import write_atomic
 
-        click.echo(to_markdown(table, metas, title), nl=False)
+            write_atomic(Path(output), data)
+            click.echo(f"Tabla guardada en {output}", err=True)
+        else:
+            click.echo(data.decode("utf-8"), nl=False)
     else:
         if title:
             click.echo(title)

@@ -41,3 +41,32 @@ def to_markdown(table: Table, metas: dict[str, DocumentMeta], title: str = "") -
             lines.append(apa_reference(metas[doc_id], doc_id, markdown=True))
             lines.append("")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def to_xlsx(table: Table, metas: dict[str, DocumentMeta], title: str = "") -> bytes:
+    """A workbook: the table (quotes with their citations) and a sheet of APA references."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Comparación"
+    sheet.append(["aspecto", *[c.label for c in table.columns]])
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for aspect, row in zip(table.aspects, table.cells):
+        sheet.append([aspect.label, *[EMPTY if c is None else f"«{' '.join(c.sentence.split())}» ({c.citation})"
+                                      for c in row]])
+    for column in sheet.iter_cols(min_col=2):
+        sheet.column_dimensions[column[0].column_letter].width = 60
+        for cell in column:
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+    references = book.create_sheet("Referencias")
+    cited = {c.doc_id for row in table.cells for c in row if c is not None}
+    for doc_id in sorted(cited, key=lambda d: sort_key(metas[d], d)):
+        references.append([apa_reference(metas[doc_id], doc_id)])
+    if title:
+        book.properties.title = title
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

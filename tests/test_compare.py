@@ -1,9 +1,12 @@
 """Comparison tables: the FOMIN/BID document's own district-vs-cluster table, empty cells."""
 
+import csv
+import io
 import json
 import re
 from pathlib import Path
 
+import openpyxl
 import pytest
 
 from ingest.pipeline import ingest
@@ -64,7 +67,7 @@ def test_unknown_columns_are_named(kb):
         columns_for(kb, "document", ["nada"])
 
 
-def test_cli_compare_json_and_markdown(kb, real_model, real_embedder, monkeypatch):
+def test_cli_compare_json_markdown_csv_and_xlsx(kb, real_model, real_embedder, monkeypatch, tmp_path):
     from click.testing import CliRunner
 
     from kb import cli as cli_module
@@ -81,5 +84,17 @@ def test_cli_compare_json_and_markdown(kb, real_model, real_embedder, monkeypatc
     assert set(cells[0]) == {"column", "text", "sentence", "doc_id", "page", "score", "citation"}
     markdown = CliRunner().invoke(cli_module.cli, [*args, "--format", "md"]).output
     assert markdown.startswith("| aspecto | distrito industrial | clúster |") and "## Referencias" in markdown
+    rows = list(csv.DictReader(io.StringIO(CliRunner().invoke(cli_module.cli, [*args, "--format", "csv"]).output)))
+    assert [r["columna"] for r in rows] == ["distrito industrial", "clúster"] and rows[0]["documento"] == FOMIN
+    path = tmp_path / "tabla.xlsx"
+    saved = CliRunner().invoke(cli_module.cli, [*args, "--format", "xlsx", "--output", str(path)])
+    assert saved.exit_code == 0, saved.output
+    book = openpyxl.load_workbook(path)
+    sheet = book["Comparación"]
+    assert [c.value for c in sheet[1]] == ["aspecto", "distrito industrial", "clúster"]
+    assert sheet["A2"].value == "métodos de análisis" and sheet["B2"].value.startswith("«")
+    assert book["Referencias"]["A1"].value.startswith("[fomin-bid-clusters-distritos]. (s. f.).")
+    no_file = CliRunner().invoke(cli_module.cli, [*args, "--format", "xlsx"])
+    assert no_file.exit_code == 1 and "--format xlsx necesita --output" in no_file.output
     unknown = CliRunner().invoke(cli_module.cli, ["compare", "--preset", "nada"])
     assert unknown.exit_code == 1 and "Tabla predefinida desconocida: 'nada'" in unknown.output

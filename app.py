@@ -17,7 +17,7 @@ from kb.errors import KBError
 from kb.index import KnowledgeBase, index_dir
 from kb.store import Filters
 
-PAGES = ("Buscar", "Biblioteca", "Conceptos", "Cuaderno")
+PAGES = ("Buscar", "Comparar", "Biblioteca", "Conceptos", "Cuaderno")
 RESULTS = 10
 CONTEXT_CHARS = 600  # of page text shown on each side of a passage in "Ver en contexto"
 
@@ -188,6 +188,67 @@ def passage_by_page(pages, chunk, limit: int = 3) -> list[tuple[int, str]]:
         if text[start:end].strip():
             parts.append((number, text[start:end]))
     return parts
+
+
+# Comparar ----------------------------------------------------------------------
+
+
+def page_compare(kb: KnowledgeBase) -> None:
+    from kb import tables
+    from kb.compare import EMPTY, KINDS, Aspect, columns_for, compare
+    from kb.notebook import Entry
+    from kb.presets import Preset, load_presets, save_preset
+
+    presets = load_presets(index_dir())
+    by_title = {p.title: p for p in presets.values()}
+    title = st.selectbox("Tabla predefinida", ["(ninguna)", *by_title], key="tabla")
+    preset = by_title.get(title)
+    names = {"framework": "Marcos", "document": "Documentos", "concept": "Conceptos"}
+    kind = st.radio("Columnas", KINDS, format_func=names.get, horizontal=True, key=f"tipo-{title}",
+                    index=KINDS.index(preset.columns) if preset else 0)
+    documents = [d.doc_id for d in kb.store.documents()]
+    options = {"framework": sorted({c.framework for c in kb.taxonomy}), "document": documents,
+               "concept": sorted(c.id for c in kb.taxonomy)}[kind]
+    chosen = st.multiselect(names[kind], options, key=f"columnas-{title}-{kind}",
+                            default=[i for i in preset.ids if i in options] if preset and preset.columns == kind else [])
+    scope = st.multiselect("Solo en estos documentos", documents, key=f"ambito-{title}") if kind != "document" else []
+    queries = {a.label: a.query for a in preset.aspects} if preset else {}
+    text = st.text_area("Filas: un aspecto o una pregunta por línea", "\n".join(queries), key=f"filas-{title}")
+    aspects = [Aspect(line.strip(), queries.get(line.strip(), "")) for line in text.splitlines() if line.strip()]
+    if not chosen or not aspects:
+        st.info("Elija columnas y escriba al menos una fila.")
+        return
+    table = compare(kb, load_embedder(), columns_for(kb, kind, chosen), aspects, docs=tuple(scope))
+    st.dataframe([{"aspecto": a.label, **{c.label: EMPTY if cell is None else f"«{' '.join(cell.sentence.split())}» "
+                                          f"({cell.citation})" for c, cell in zip(table.columns, row)}}
+                  for a, row in zip(table.aspects, table.cells)], hide_index=True, width="stretch")
+    cells = {f"{a.label} · {c.label}": cell for a, row in zip(table.aspects, table.cells)
+             for c, cell in zip(table.columns, row) if cell is not None}
+    if cells:
+        picked = st.selectbox("Ver una celda", list(cells), key=f"celda-{title}")
+        cell = cells[picked]
+        st.markdown(f"<b>{lit(cell.citation)}</b><div class='pasaje'>{lit(cell.text)}</div>", unsafe_allow_html=True)
+        if st.button("Añadir al cuaderno", key="celda-cuaderno"):
+            locator = cell.citation.rsplit(", ", 1)[-1]
+            added = notebook().add(Entry(chunk_id=cell.chunk_id, doc_id=cell.doc_id, quote=cell.sentence,
+                                         locator=locator, page=cell.page))
+            st.toast("Añadido al cuaderno." if added else "Ya estaba en el cuaderno.")
+    metas = kb.store.metas(cell.doc_id for cell in cells.values())
+    heading = preset.title if preset else "Tabla comparativa"
+    csv_col, md_col, xlsx_col = st.columns(3)
+    csv_col.download_button("CSV", tables.to_csv(table), "comparacion.csv", "text/csv", key="tabla-csv")
+    md_col.download_button("Markdown (APA)", tables.to_markdown(table, metas, heading), "comparacion.md",
+                           "text/markdown", key="tabla-md")
+    xlsx_col.download_button("XLSX", tables.to_xlsx(table, metas, heading), "comparacion.xlsx",
+                             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="tabla-xlsx")
+    with st.expander("Guardar como tabla predefinida"):
+        new_title = st.text_input("Título", key="nueva-tabla")
+        if st.button("Guardar", key="guardar-tabla") and new_title.strip():
+            from kb.catalog import slugify
+
+            saved = Preset(slugify(new_title), new_title.strip(), kind, tuple(chosen), tuple(aspects))
+            save_preset(index_dir(), saved)
+            st.success(f"Guardada como «{new_title.strip()}» ({saved.id}).")
 
 
 # Biblioteca -------------------------------------------------------------------
@@ -382,7 +443,7 @@ def main() -> None:
         st.error(str(error))
         return
     st.sidebar.caption(f"Índice: {html.escape(str(index_dir()))}")
-    {"Buscar": page_search, "Biblioteca": page_library, "Conceptos": page_concepts,
+    {"Buscar": page_search, "Comparar": page_compare, "Biblioteca": page_library, "Conceptos": page_concepts,
      "Cuaderno": page_notebook}[page](kb)
 
 

@@ -55,3 +55,29 @@ def _read(path: Path) -> list[Preset]:
                         for a in entry["aspects"])
         presets.append(Preset(entry["id"], entry["title"], entry["columns"], tuple(entry["ids"]), aspects))
     return presets
+
+
+def save_preset(index_directory: Path, preset: Preset) -> Path:
+    """Add (or replace) a user preset in `<index>/comparisons.toml`, keeping the others."""
+    import tomlkit
+
+    from kb.files import write_atomic
+
+    path = Path(index_directory) / PRESETS_FILE
+    document = tomlkit.parse(path.read_text(encoding="utf-8")) if path.is_file() else tomlkit.document()
+    kept = [p for p in document.get("preset", []) if p.get("id") != preset.id]
+    table = tomlkit.table()
+    table.update({"id": preset.id, "title": preset.title, "columns": preset.columns, "ids": list(preset.ids)})
+    aspects = tomlkit.array()
+    for aspect in preset.aspects:
+        item = tomlkit.inline_table()
+        item.update({"label": aspect.label, **({"query": aspect.query} if aspect.query else {})})
+        aspects.append(item)
+    table["aspects"] = aspects
+    array = tomlkit.aot()
+    for entry in [*kept, table]:
+        array.append(entry)
+    document["preset"] = array
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, tomlkit.dumps(document).encode("utf-8"))
+    return path

@@ -196,3 +196,18 @@ def test_upload_indexes_good_files_reports_bad_ones_and_metadata_is_editable(hom
     assert any("guardados en el catálogo" in s.value for s in at.success)
     entry = load_catalog(copy / "documentos" / "catalog.toml")["nota-de-campo.txt"]
     assert (entry.title, entry.authors, entry.year) == ("Feria de Pisac", ("Quispe, Ana",), 2024)
+
+
+def test_compare_page_builds_the_district_vs_cluster_table_and_saves_a_preset(app, home):
+    from kb.presets import load_presets
+
+    page(app, "Comparar")
+    app.selectbox(key="tabla").set_value("Distrito industrial vs clúster").run()
+    assert not app.exception, app.exception
+    table = app.dataframe[0].value
+    assert list(table.columns) == ["aspecto", "distrito industrial", "clúster"] and len(table) == 8
+    assert (table["distrito industrial"].str.startswith("«")).sum() >= 4
+    assert [b.label for b in app.get("download_button")] == ["CSV", "Markdown (APA)", "XLSX"]
+    app.text_input(key="nueva-tabla").input("Mi comparación").run()
+    app.button(key="guardar-tabla").click().run()
+    assert "mi-comparacion" in load_presets(home)

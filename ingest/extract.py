@@ -61,15 +61,22 @@ def _os_reason(exc: OSError) -> str:
 # --- PDF ---------------------------------------------------------------------
 
 
-def _extract_pdf(path: Path) -> Extracted:
+def open_pdf(path: Path, verb: str = "leer") -> pymupdf.Document:
+    """The PDF, opened only after it proved to be one; a one-line error naming the file otherwise."""
     check_pdf_signature(path)
     try:
         doc = pymupdf.open(path, filetype="pdf")
     except Exception as exc:  # PyMuPDF raises several types for unreadable files
         raise _error(path, f"PDF dañado o truncado ({exc})") from exc
+    if doc.needs_pass:
+        doc.close()
+        raise _error(path, f"PDF protegido con contraseña; no se puede {verb} sin ella")
+    return doc
+
+
+def _extract_pdf(path: Path) -> Extracted:
+    doc = open_pdf(path)
     with doc:
-        if doc.needs_pass:
-            raise _error(path, "PDF protegido con contraseña; no se puede leer sin ella")
         if doc.page_count == 0:
             raise _error(path, "PDF dañado o truncado (no contiene ninguna página)")
         if doc.is_repaired and not _has_eof_marker(path):

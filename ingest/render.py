@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pymupdf
 
-from ingest.extract import check_pdf_signature
+from ingest.extract import open_pdf
 from kb.errors import IngestError, KBError
 
 pymupdf.TOOLS.mupdf_display_errors(False)
@@ -44,14 +44,11 @@ def render_page(path: str | Path, page_number: int, quote: str | None = None, *,
     if zoom <= 0:
         raise ValueError(f"zoom must be positive, got {zoom}")
     path = Path(path)
-    _check_pdf(path)
     try:
-        doc = pymupdf.open(path, filetype="pdf")
-    except Exception as exc:  # PyMuPDF raises several types for unreadable files
-        raise _error(path, f"PDF dañado o truncado ({exc})") from exc
+        doc = open_pdf(path, verb="mostrar")
+    except IngestError as error:
+        raise RenderError(str(error)) from error
     with doc:
-        if doc.needs_pass:
-            raise _error(path, "PDF protegido con contraseña; no se puede mostrar sin ella")
         if not 1 <= page_number <= doc.page_count:
             raise _error(path, f"la página {page_number} no existe (el PDF tiene {doc.page_count} "
                                f"página{'s' if doc.page_count != 1 else ''})")
@@ -138,14 +135,6 @@ def _unique(rects: list[pymupdf.Rect]) -> list[pymupdf.Rect]:
             seen.add(key)
             out.append(rect)
     return out
-
-
-def _check_pdf(path: Path) -> None:
-    # The same check as at ingest, before PyMuPDF sees the file (it opens HTML as a PDF).
-    try:
-        check_pdf_signature(path)
-    except IngestError as error:
-        raise RenderError(str(error)) from error
 
 
 def _error(path: Path, reason: str) -> RenderError:

@@ -120,6 +120,7 @@ def page_search(kb: KnowledgeBase) -> None:
 
 
 def show_hit(kb: KnowledgeBase, query: str, hit) -> None:
+    from kb.citations import locator as citation_locator
     from kb.highlight import highlight_html
     from kb.notebook import Entry
     from kb.references import apa_in_text, apa_reference
@@ -133,7 +134,7 @@ def show_hit(kb: KnowledgeBase, query: str, hit) -> None:
         spans = [(start, end) for _, _, start, end, _ in kb.store.evidence(chunk.id)]
         st.markdown(f"<div class='pasaje'>{highlight_html(chunk.text, query, spans)}</div>",
                     unsafe_allow_html=True)
-        locator = hit.citation.rsplit(", ", 1)[-1]
+        locator = citation_locator(chunk.page_start, chunk.page_end, chunk.paragraph_start, chunk.paragraph_end)
         copy, add, context = st.columns(3)
         with copy.expander("Copiar cita"):
             st.code(f"{apa_in_text(hit.meta, chunk.doc_id, locator)}\n\n{apa_reference(hit.meta, chunk.doc_id)}",
@@ -229,9 +230,8 @@ def page_compare(kb: KnowledgeBase) -> None:
         cell = cells[picked]
         st.markdown(f"<b>{lit(cell.citation)}</b><div class='pasaje'>{lit(cell.text)}</div>", unsafe_allow_html=True)
         if st.button("Añadir al cuaderno", key="celda-cuaderno"):
-            locator = cell.citation.rsplit(", ", 1)[-1]
             added = notebook().add(Entry(chunk_id=cell.chunk_id, doc_id=cell.doc_id, quote=cell.sentence,
-                                         locator=locator, page=cell.page))
+                                         locator=cell.locator, page=cell.page))
             st.toast("Añadido al cuaderno." if added else "Ya estaba en el cuaderno.")
     metas = kb.store.metas(cell.doc_id for cell in cells.values())
     heading = preset.title if preset else "Tabla comparativa"

@@ -62,6 +62,7 @@ class Cell:
     score: float
     chunk_id: str
     citation: str
+    locator: str  # "p. 4", "párrs. 12–13": what an in-text citation points to
 
 
 @dataclass
@@ -108,6 +109,7 @@ def compare(kb: KnowledgeBase, embedder, columns: list[Column], aspects: list[As
     queries = embedder.encode_queries([a.question for a in aspects])
     subjects = [_subject(kb, column) for column in columns]
     pages: dict[str, list] = {}
+    metas: dict = {}
     for j, column in enumerate(columns):
         allowed = kb.store.chunk_ids(_filters(column, docs)) if column.kind != "framework" or docs else None
         if allowed is not None and not allowed:
@@ -141,10 +143,11 @@ def compare(kb: KnowledgeBase, embedder, columns: list[Column], aspects: list[As
         for i, choice in enumerate(_assign(ranked)):
             if choice is not None:
                 _, chunk, score, (sentence, page, _, _) = choice
-                meta = kb.store.metas([chunk.doc_id])[chunk.doc_id]
+                if chunk.doc_id not in metas:
+                    metas.update(kb.store.metas([chunk.doc_id]))
                 where = locator(chunk.page_start, chunk.page_end, chunk.paragraph_start, chunk.paragraph_end)
                 table.cells[i][j] = Cell(column.id, chunk.text, sentence, chunk.doc_id, page, score, chunk.chunk_id,
-                                         short_citation(meta, chunk.doc_id, where))
+                                         short_citation(metas[chunk.doc_id], chunk.doc_id, where), where)
     return table
 
 

@@ -66,7 +66,6 @@ class _Pattern:
     keys: tuple[str, ...]
     concepts: tuple[str, ...]  # more than one: an ambiguous name
     kind: str
-    acronym: bool
 
 
 @dataclass(frozen=True)
@@ -108,7 +107,7 @@ class Tagger:
         self._acronyms: dict[str, list[_Pattern]] = {}  # by the acronym as written
         for (keys, acronym), owners in by_form.items():
             kind = next(iter(owners.values())) if len(owners) == 1 else "alias"
-            pattern = _Pattern(keys, tuple(owners), kind, acronym)
+            pattern = _Pattern(keys, tuple(owners), kind)
             (self._acronyms if acronym else self._patterns).setdefault(keys[0], []).append(pattern)
         self._words = {key for keys, acronym in by_form if not acronym for key in keys}
         # Context and exclusion phrases are found in the same pass as the names.
@@ -117,7 +116,7 @@ class Tagger:
                 for form in forms:
                     keys, acronym = self._form_keys(form)
                     if keys:
-                        pattern = _Pattern(keys, (concept.id,), kind, acronym)
+                        pattern = _Pattern(keys, (concept.id,), kind)
                         (self._acronyms if acronym else self._patterns).setdefault(keys[0], []).append(pattern)
         # Short words ("con", "de") may begin a split word: only longer ones are words on their own.
         self._content_words = {key for key in self._words if len(key) >= 4}

@@ -213,9 +213,9 @@ def page_compare(kb: KnowledgeBase) -> None:
     chosen = st.multiselect(names[kind], options, key=f"columnas-{title}-{kind}",
                             default=[i for i in preset.ids if i in options] if preset and preset.columns == kind else [])
     scope = st.multiselect("Solo en estos documentos", documents, key=f"ambito-{title}") if kind != "document" else []
-    queries = {a.label: a.query for a in preset.aspects} if preset else {}
-    text = st.text_area("Filas: un aspecto o una pregunta por línea", "\n".join(queries), key=f"filas-{title}")
-    aspects = [Aspect(line.strip(), queries.get(line.strip(), "")) for line in text.splitlines() if line.strip()]
+    known = {a.label: a for a in preset.aspects} if preset else {}
+    text = st.text_area("Filas: un aspecto o una pregunta por línea", "\n".join(known), key=f"filas-{title}")
+    aspects = [known.get(line.strip(), Aspect(line.strip())) for line in text.splitlines() if line.strip()]
     if not chosen or not aspects:
         st.info("Elija columnas y escriba al menos una fila.")
         return

@@ -6,9 +6,12 @@
    framework columns "distrito industrial" and "clúster", restricted to that
    document, how many aspects put the document's district statement under
    "distrito industrial" and its cluster statement under "clúster".
-2. Judged cells (eval/compare-cells.jsonl: the cells of the three presets over
-   the bundled corpus, built with no threshold, each judged relevant or not):
-   cell precision and empty-cell rate for a sweep of thresholds.
+2. Judged cells (eval/compare-cells.jsonl: cells of the three presets over the
+   bundled corpus, each judged relevant or not by someone who did not see the
+   scores): the presets are built for a sweep of thresholds, and each cell shown
+   is looked up in the judgments: cell precision, empty-cell rate, and how many
+   shown cells nobody has judged yet (written to eval/results/compare-unjudged.jsonl,
+   to be judged and appended before the numbers are trusted).
 
 Writes eval/results/compare.json.
 """
@@ -23,11 +26,16 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SWEEP = (0.0, 0.78, 0.8, 0.81, 0.82, 0.83, 0.84, 0.85, 0.86)
+SWEEP = (0.0, 0.8, 0.81, 0.82, 0.83, 0.84, 0.85, 0.86)
 
 
 def alnum(text: str) -> str:
     return re.sub(r"[\W_]+", "", text.lower())
+
+
+def cell_key(preset: str, aspect: str, column_kind: str, column: str, doc_id: str, sentence: str) -> tuple:
+    # A document column is its document, whatever label it was shown under.
+    return preset, aspect, doc_id if column_kind == "document" else column, doc_id, alnum(sentence)[:120]
 
 
 def fomin_check(kb, embedder) -> dict:
@@ -50,15 +58,44 @@ def fomin_check(kb, embedder) -> dict:
             "rows": results}
 
 
-def cell_sweep(judged: list[dict]) -> dict:
-    out = {}
+def preset_cells(kb, embedder, threshold: float) -> list[dict]:
+    """Every cell of the shipped presets over the bundled corpus, None for an empty one."""
+    from kb.compare import columns_for, compare
+    from kb.presets import load_presets
+
+    cells = []
+    for preset in load_presets().values():
+        table = compare(kb, embedder, columns_for(kb, preset.columns, list(preset.ids)), list(preset.aspects),
+                        threshold=threshold)
+        for aspect, row in zip(preset.aspects, table.cells):
+            for column, cell in zip(table.columns, row):
+                cells.append(None if cell is None else {
+                    "preset": preset.id, "aspect": aspect.label, "question": aspect.question,
+                    "column": column.id, "column_kind": column.kind, "doc_id": cell.doc_id, "page": cell.page,
+                    "sentence": cell.sentence, "passage": cell.text, "score": round(cell.score, 4)})
+    return cells
+
+
+def cell_sweep(kb, embedder, judged: list[dict]) -> tuple[dict, list[dict]]:
+    labels = {cell_key(j["preset"], j["aspect"], j["column_kind"], j["column"], j["doc_id"], j["sentence"]): j["label"]
+              for j in judged}
+    out, unjudged = {}, {}
     for threshold in SWEEP:
-        shown = [j for j in judged if j["score"] >= threshold]
-        right = sum(j["label"] for j in shown)
-        out[str(threshold)] = {"shown": len(shown), "empty_rate": round(1 - len(shown) / len(judged), 3),
-                               "precision": round(right / len(shown), 3) if shown else None,
-                               "relevant_kept": right}
-    return out
+        cells = preset_cells(kb, embedder, threshold)
+        shown = [c for c in cells if c is not None]
+        verdicts = [labels.get(cell_key(c["preset"], c["aspect"], c["column_kind"], c["column"], c["doc_id"],
+                                        c["sentence"])) for c in shown]
+        for cell, verdict in zip(shown, verdicts):
+            if verdict is None:
+                unjudged.setdefault(cell_key(cell["preset"], cell["aspect"], cell["column_kind"], cell["column"],
+                                             cell["doc_id"], cell["sentence"]), cell)
+        known = [v for v in verdicts if v is not None]
+        out[str(threshold)] = {"cells": len(cells), "shown": len(shown), "judged": len(known),
+                               "unjudged": len(shown) - len(known),
+                               "empty_rate": round(1 - len(shown) / len(cells), 3),
+                               "precision": round(sum(known) / len(known), 3) if known else None,
+                               "relevant": sum(known)}
+    return out, list(unjudged.values())
 
 
 def main() -> None:
@@ -76,15 +113,20 @@ def main() -> None:
     kb = KnowledgeBase(args.index or Path(tempfile.mkdtemp(prefix="kb-eval-")), embedder.info)
     ingest(kb, embedder, [bundled_corpus_dir()])
     fomin = fomin_check(kb, embedder)
-    kb.close()
     print(f"Tabla del documento FOMIN/BID: {fomin['both_right']}/{fomin['aspects']} aspectos con ambos lados bien "
           f"(distrito {fomin['district_right']}, clúster {fomin['cluster_right']})")
     judged = load_set(HERE / "compare-cells.jsonl")
-    sweep = cell_sweep(judged)
+    sweep, unjudged = cell_sweep(kb, embedder, judged)
+    kb.close()
     print(f"Celdas juzgadas: {len(judged)} ({sum(j['label'] for j in judged)} pertinentes)")
     for threshold, m in sweep.items():
         mark = "  ← en uso" if float(threshold) == THRESHOLD else ""
-        print(f"  umbral {threshold:<5} precisión {m['precision']}  celdas vacías {m['empty_rate']:.3f}{mark}")
+        print(f"  umbral {threshold:<5} precisión {m['precision']}  celdas vacías {m['empty_rate']:.3f}  "
+              f"sin juzgar {m['unjudged']}{mark}")
+    if unjudged:
+        path = HERE / "results" / "compare-unjudged.jsonl"
+        path.write_text("".join(json.dumps(c, ensure_ascii=False) + "\n" for c in unjudged), encoding="utf-8")
+        print(f"{len(unjudged)} celdas mostradas sin juzgar: {path}")
     report = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "threshold": THRESHOLD,
               "fomin": fomin, "cells": sweep}
     print(f"Resultados en {write_report(HERE / 'results' / 'compare.json', report)}")

@@ -12,12 +12,11 @@ it is returned; one that cannot be found is never shown.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, replace
 
 from kb.analysis import terms
 from kb.index import KnowledgeBase
-from kb.quotes import COMPLETE, locate, sentences
+from kb.quotes import CAPTION, COMPLETE, locate, sentences
 from kb.search import Hit, expand_query
 
 TOP_HITS = 6  # answers come from the passages a reader sees first
@@ -27,9 +26,6 @@ CONCEPT_BONUS = 0.35  # relative to full coverage of the query's stems (1.0)
 RANK_PRIOR = 0.15  # the best passage's edge over the last of the top hits
 KEEP_RATIO = 0.4  # past the first two, a sentence must score this share of the best
 MIN_RELEVANCE = 0.2  # below this (coverage plus concept bonus) a sentence only shares a common word
-# Captions and source lines describe a figure; they do not answer anything.
-_CAPTION = re.compile(r"^(ilustración|gráfico|figura|fig\.|tabla|cuadro|mapa|diagrama|fuente|nota)\b[^:.]{0,12}[:.]",
-                      re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -74,7 +70,7 @@ def extractive_answer(kb: KnowledgeBase, query: str, hits: list[Hit], *, max_sen
             stems = frozenset(terms(text))
             every_sentence.append(stems)
             if (not MIN_WORDS <= len(text.split()) <= MAX_WORDS or not COMPLETE.search(text)
-                    or _CAPTION.match(text)):
+                    or CAPTION.match(text)):
                 continue
             concept = any(s < end and start < e for s, e in concept_spans)
             if concept or stems & query_stems:

@@ -1,15 +1,18 @@
 """Comparison tables: rows are aspects, columns are documents, frameworks or concepts.
 
-Each cell holds the best evidence of its column for its aspect: the passage
-closest to the aspect's question among the column's passages, and the key
-sentence of that passage, quoted verbatim and located in its page. A cell
-whose best passage scores under a threshold (calibrated on judged cells, see
+Each cell holds the best evidence of its column for its aspect: a sentence,
+quoted verbatim and located in its page, from one of the column's passages
+closest to the aspect's question. The sentence must name the aspect (one of its
+cue words, or the tagger's evidence of one of its concepts) and, in a framework
+or concept column, the column's subject. A cell with no such sentence in a
+passage above the cosine threshold (calibrated on judged cells, see
 eval/compare.py) stays empty: "sin evidencia" is better than an unrelated quote.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -17,22 +20,37 @@ import numpy as np
 from kb.analysis import terms
 from kb.citations import locator, short_citation
 from kb.index import KnowledgeBase
-from kb.quotes import COMPLETE, FOOTNOTE, locate, sentences
-from kb.store import Filters
+from kb.quotes import CAPTION, COMPLETE, FOOTNOTE, locate, sentences
+from kb.store import ChunkRow, Filters
 
-# Cosine of multilingual-e5-small between the aspect's question and the passage.
-# On the 70 judged cells of eval/compare-cells.jsonl (eval/compare.py prints the
-# sweep): 0.80 shows every cell at precision 0.40; 0.85 leaves 36 % empty at 0.51;
-# 0.86, 71 % empty at 0.65. The cosine separates relevant cells poorly.
-THRESHOLD = 0.85
-CANDIDATES = 8  # per cell, before choosing one that no other row of the column uses
+# Cosine of multilingual-e5-small between the aspect's question and the passage,
+# under which a passage is not considered. eval/compare.py sweeps it over the
+# judged cells of eval/compare-cells.jsonl.
+THRESHOLD = 0.84
+FLOOR = 0.8  # passages under this cosine are never candidates
+CANDIDATES = 12  # passages per cell (three times as many for a framework column)
 COLUMN_BONUS = 0.5  # a key sentence that names its column's subject and no other column's
-OTHER_PENALTY = 0.5  # one that names another column's subject only
-UNSPECIFIC_PENALTY = 0.25  # one that names both, or neither
+UNSPECIFIC_PENALTY = 0.75  # one that also names another column's
+CUE_WEIGHT = 0.5  # per cue of the aspect named by the sentence, up to two
+NEIGHBOURS = 2  # sentences after one naming the aspect that may state it without naming it
 MIN_WORDS, MAX_WORDS = 5, 80  # a quotable sentence: not a heading, not a flattened list
-SENTENCE_WEIGHT = 0.05
+BULLETS = "*•-–·》> \t"
+FAMILY = 6  # letters two stems share when they are one word family (see _same_word)
+SENTENCE_WEIGHT = 0.03  # the sentence's value against the passage's cosine
 KINDS = ("document", "framework", "concept")
 EMPTY = "sin evidencia en este documento"
+# Words of an aspect's label that say nothing of what it is about: "papel del
+# territorio" is about the territory, and "relación entre empresas" about firms'
+# relations only in so far as it names them.
+GENERIC = frozenset(terms("""papel rol función importancia relación relaciones tipo tipos forma formas aspecto
+    aspectos caso casos nivel enfoque enfoques modo manera lugar cada qué cómo ocupa tienen tiene empresas
+    empresa actores actor utilizan estudiar estudio entiende atribuye"""))
+# Words of an aspect asking what something is; its answers rarely use them.
+DEFINITION = frozenset(terms("definición define definen"))
+# "El distrito es una entidad…", "Los clusters son concentraciones…", "X se define como…":
+# a copula or defining verb within the sentence's first words.
+DEFINES = re.compile(r"^\W*(?:\S+\s+){1,6}?(?:es|son|se\s+definen?|se\s+entienden?|constituyen?|consisten?)\s",
+                     re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -46,6 +64,9 @@ class Column:
 class Aspect:
     label: str  # shown as the row's name
     query: str = ""  # what is searched; the label when empty
+    # Words or phrases, one of which a quoted sentence must contain; when empty, the
+    # concepts the label names and each of its other words.
+    terms: tuple[str, ...] = ()
 
     @property
     def question(self) -> str:
@@ -108,14 +129,14 @@ def compare(kb: KnowledgeBase, embedder, columns: list[Column], aspects: list[As
         return table
     queries = embedder.encode_queries([a.question for a in aspects])
     subjects = [_subject(kb, column) for column in columns]
+    cues = [_cues(kb, aspect, [s for s in subjects if s is not None]) for aspect in aspects]
     pages: dict[str, list] = {}
     metas: dict = {}
     for j, column in enumerate(columns):
         allowed = kb.store.chunk_ids(_filters(column, docs)) if column.kind != "framework" or docs else None
         if allowed is not None and not allowed:
             continue
-        framework = column.kind == "framework"
-        depth = CANDIDATES * (3 if framework else 1)  # many close passages do not name the framework
+        depth = CANDIDATES * (3 if column.kind == "framework" else 1)  # many close passages do not name the framework
         scores, ids = kb.vectors.search(np.asarray(queries, np.float32),
                                         min(depth, len(allowed) if allowed is not None else len(kb.vectors)),
                                         allowed=allowed)
@@ -125,28 +146,23 @@ def compare(kb: KnowledgeBase, embedder, columns: list[Column], aspects: list[As
         for i, (row_ids, row_scores) in enumerate(zip(ids, scores)):
             options = []
             for chunk_id, score in zip(row_ids, row_scores):
-                if chunk_id < 0 or score < threshold:
+                if chunk_id < 0 or score < min(threshold, FLOOR):
                     continue
                 chunk = rows[int(chunk_id)]
                 doc_pages = pages.setdefault(chunk.doc_id, kb.store.pages(chunk.doc_id))
-                key = _key_sentence(kb, chunk, aspects[i], subjects[j], others, doc_pages)
-                if key is None:
-                    continue
-                # A framework's column quotes sentences that name it: its concepts, its
-                # authors, or its head word ("el distrito…", which alone is not a tag).
-                if framework and not key[3]:
-                    continue
-                # The passage's best sentence decides between passages the model finds
-                # equally close: it must state this aspect and name this column's subject.
-                options.append((float(score) + SENTENCE_WEIGHT * key[2], chunk, float(score), key))
-            ranked.append(sorted(options, key=lambda o: -o[0])[:CANDIDATES])
-        for i, choice in enumerate(_assign(ranked)):
-            if choice is not None:
-                _, chunk, score, (sentence, page, _, _) = choice
+                options += [_Option(float(score) + SENTENCE_WEIGHT * quote.value, float(score), chunk, quote)
+                            for quote in _quotes(kb, chunk, aspects[i], cues[i], subjects[j], others, doc_pages)]
+            ranked.append(sorted(options, key=lambda o: -o.rank))
+        for i, option in enumerate(_assign(ranked)):
+            # The best quote decides: a weaker passage with a sentence that names the
+            # aspect is not evidence enough when it is all there is.
+            if option is not None and option.score >= threshold:
+                chunk = option.chunk
                 if chunk.doc_id not in metas:
                     metas.update(kb.store.metas([chunk.doc_id]))
                 where = locator(chunk.page_start, chunk.page_end, chunk.paragraph_start, chunk.paragraph_end)
-                table.cells[i][j] = Cell(column.id, chunk.text, sentence, chunk.doc_id, page, score, chunk.chunk_id,
+                table.cells[i][j] = Cell(column.id, chunk.text, option.quote.sentence, chunk.doc_id,
+                                         option.quote.page, option.score, chunk.chunk_id,
                                          short_citation(metas[chunk.doc_id], chunk.doc_id, where), where)
     return table
 
@@ -159,17 +175,90 @@ def _filters(column: Column, docs: tuple[str, ...]) -> Filters:
     return Filters(doc_ids=docs)
 
 
-def _assign(ranked: list[list[tuple]]) -> list[tuple | None]:
-    """One passage per row, best scores first, each passage in one row only; a row
-    whose candidates are all taken reuses its best one rather than stay empty."""
-    chosen: list[tuple | None] = [None] * len(ranked)
-    used: set[int] = set()
-    for _, row, option in sorted(((o[0], r, o) for r, options in enumerate(ranked) for o in options),
+@dataclass(frozen=True)
+class _Quote:
+    sentence: str  # verbatim from the page
+    page: int | None
+    value: float
+
+
+@dataclass(frozen=True)
+class _Option:
+    rank: float
+    score: float  # the passage's cosine, shown in the cell
+    chunk: ChunkRow
+    quote: _Quote
+
+    @property
+    def key(self) -> tuple:
+        return self.chunk.doc_id, self.quote.page, self.quote.sentence
+
+
+def _assign(ranked: list[list[_Option]]) -> list[_Option | None]:
+    """One quote per row, best scores first: a sentence quoted in one row is not
+    quoted in another unless it is the first choice of both."""
+    chosen: list[_Option | None] = [None] * len(ranked)
+    used: dict[tuple, int] = {}
+    for _, row, option in sorted(((o.rank, r, o) for r, options in enumerate(ranked) for o in options),
                                  key=lambda item: -item[0]):
-        if chosen[row] is None and option[1].id not in used:
+        if chosen[row] is not None:
+            continue
+        owner = used.get(option.key)
+        if owner is None or (option is ranked[row][0] and chosen[owner] is ranked[owner][0]):
             chosen[row] = option
-            used.add(option[1].id)
-    return [choice or (options[0] if options else None) for choice, options in zip(chosen, ranked)]
+            used.setdefault(option.key, row)
+    return chosen
+
+
+@dataclass(frozen=True)
+class _Cues:
+    """What shows that a sentence speaks of an aspect: one of its cue words (every
+    stem of a cue phrase present) or the tagger's evidence of one of its concepts."""
+
+    stems: tuple[frozenset[str], ...]
+    concepts: frozenset[str]
+    definition: bool = False  # the aspect asks what something is: "X es…", "X se define como…" state it
+
+    def count(self, text: str, stems: set[str], evidence: set[str]) -> int:
+        defines = self.definition and DEFINES.match(text) is not None
+        prefixes = {w[:FAMILY] for w in stems}
+        short = [w for w in stems if len(w) < FAMILY]
+        return (sum(all((c[:FAMILY] in prefixes if len(c) >= FAMILY else any(w.startswith(c) for w in stems))
+                        or any(_same_word(c, w) for w in short) for c in cue)
+                    for cue in self.stems) + len(self.concepts & evidence) + defines)
+
+
+def _same_word(cue: str, word: str) -> bool:
+    """Stems of one word family: Snowball gives "economi" for "economía" but "econom"
+    for "económica", so six letters in common (or all of the shorter) are enough."""
+    n = min(len(cue), len(word), FAMILY)
+    return cue[:n] == word[:n]
+
+
+def _cues(kb: KnowledgeBase, aspect: Aspect, subjects: list[_Subject]) -> _Cues:
+    """The aspect's cues, less the columns' subjects: "¿Cómo define cada enfoque los
+    clusters?" asks about definitions, and every sentence of a clúster column names clusters."""
+    stems, concepts = [], set()
+    if aspect.terms:
+        for cue in aspect.terms:
+            # A cue that names a concept is matched as the tagger matches it, so the
+            # concept's exclusions apply ("intervalo de confianza" is not trust).
+            whole = [t for t in kb.tagger.tag(cue) if t.start == 0 and t.end >= len(cue.rstrip(" .?"))]
+            if whole:
+                concepts.add(whole[0].concept)
+            elif words := frozenset(terms(cue)):
+                stems.append(words)
+    else:
+        text = f"{aspect.label}. {aspect.query}"
+        tags = kb.tagger.tag(text)
+        concepts = {t.concept for t in tags}
+        rest = "".join(" " if any(t.start <= k < t.end for t in tags) else ch for k, ch in enumerate(text))
+        stems = [frozenset({stem}) for stem in dict.fromkeys(terms(rest))
+                 if len(stem) > 3 and stem not in GENERIC | DEFINITION]
+    definition = bool(set(terms(f"{aspect.label} {aspect.query}")) & DEFINITION)
+    named = {c for s in subjects for c in s.concepts}
+    heads = {s.head for s in subjects}
+    return _Cues(tuple(cue for cue in stems if not cue <= heads), frozenset(concepts - named), definition)
 
 
 @dataclass(frozen=True)
@@ -193,38 +282,49 @@ def _subject(kb: KnowledgeBase, column: Column) -> _Subject | None:
     return _Subject(frozenset(c.id for c in kb.taxonomy if c.framework == column.id), head)
 
 
-def _key_sentence(kb: KnowledgeBase, chunk, aspect: Aspect, own: _Subject | None, others: list[_Subject],
-                  pages: list) -> tuple[str, int | None, float, bool] | None:
-    """(sentence, page, value, names the subject): the passage's sentence that best
-    states the aspect for this column, located in its page."""
-    spans = [(s, e) for s, e in sentences(chunk.text)
-             if MIN_WORDS <= len(chunk.text[s:e].split()) <= MAX_WORDS and not FOOTNOTE.match(chunk.text[s:e])]
+def _quotable(sentence: str) -> bool:
+    """A sentence that can stand in a cell: not a heading, caption or footnote, not a
+    flattened list, and not the tail of a sentence cut by a page or column break."""
+    body = sentence.lstrip(BULLETS)
+    return (MIN_WORDS <= len(sentence.split()) <= MAX_WORDS and not FOOTNOTE.match(sentence)
+            and not CAPTION.match(body) and not body[:1].islower())
+
+
+def _quotes(kb: KnowledgeBase, chunk: ChunkRow, aspect: Aspect, cues: _Cues, own: _Subject | None,
+            others: list[_Subject], pages: list) -> list[_Quote]:
+    """The passage's sentences that name the aspect (and, in a framework or concept
+    column, the column's subject), best first, each located in its page."""
+    spans = [(s, e) for s, e in sentences(chunk.text) if _quotable(chunk.text[s:e])]
     if not spans:
-        return None
-    evidence = kb.store.evidence(chunk.id) if own is not None else []
+        return []
+    evidence = kb.store.evidence(chunk.id)
     concepts = [{c for c, _, a, b, _ in evidence if a < e and s < b} for s, e in spans]
     # Words naming another column's subject do not make a sentence relevant to this one.
     query = set(terms(aspect.question)) - {o.head for o in others}
     stems = [set(terms(chunk.text[s:e])) for s, e in spans]
     df = {t: sum(t in s for s in stems) for t in query}
     idf = {t: math.log(1 + len(spans) / d) for t, d in df.items() if d}
-    names_own = [own is not None and own.named_in(stems[k], concepts[k]) for k in range(len(spans))]
-
-    def value(k: int) -> float:
+    quotes = []
+    found = [cues.count(chunk.text[s:e], stems[k], concepts[k]) for k, (s, e) in enumerate(spans)]
+    for k, (start, end) in enumerate(spans):
+        names_own = own is not None and own.named_in(stems[k], concepts[k])
+        if own is not None and not names_own:
+            continue
+        # A sentence names the aspect; in a subject's column, a sentence naming the
+        # subject right after one that names the aspect also states it ("En ambos casos
+        # el sector…. Becattini traslada la atención…"), as a weaker quote.
+        if not found[k] and not (own is not None and any(found[max(0, k - NEIGHBOURS):k])):
+            continue
         overlap = sum(idf.get(t, 0.0) for t in stems[k] & query) / (sum(idf.values()) or 1.0)
         subject = 0.0
         if own is not None:
-            other = any(o.named_in(stems[k], concepts[k]) for o in others)
-            # A cell speaks for its column: a sentence about both subjects, or neither, is a weaker quote.
-            subject = COLUMN_BONUS if names_own[k] and not other else (
-                -OTHER_PENALTY if other and not names_own[k] else -UNSPECIFIC_PENALTY)
-        complete = 0.1 * bool(COMPLETE.search(chunk.text[spans[k][0]:spans[k][1]]))
-        return overlap + subject + complete - 0.01 * k  # earlier sentences state, later ones elaborate
-
-    for k in sorted(range(len(spans)), key=lambda k: -value(k)):
-        start, end = spans[k]
-        found = locate(chunk.text[start:end], chunk, pages)
-        if found:
-            index, a, b = found
-            return pages[index].text[a:b], pages[index].number, value(k), names_own[k]
-    return None
+            # A cell speaks for its column: a sentence that also names another column's subject is a weaker quote.
+            subject = -UNSPECIFIC_PENALTY if any(o.named_in(stems[k], concepts[k]) for o in others) else COLUMN_BONUS
+        complete = 0.1 * bool(COMPLETE.search(chunk.text[start:end]))
+        # Earlier sentences state, later ones elaborate.
+        value = overlap + CUE_WEIGHT * min(found[k], 2) + subject + complete - 0.01 * k
+        located = locate(chunk.text[start:end], chunk, pages)
+        if located:
+            index, a, b = located
+            quotes.append(_Quote(pages[index].text[a:b], pages[index].number, value))
+    return sorted(quotes, key=lambda q: -q.value)

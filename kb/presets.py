@@ -51,8 +51,8 @@ def _read(path: Path) -> list[Preset]:
             raise PresetError(f"{path}: a la tabla {name} le falta: {', '.join(missing)}")
         if entry["columns"] not in KINDS:
             raise PresetError(f"{path}: en la tabla {name}, columns debe ser uno de: {', '.join(KINDS)}")
-        aspects = tuple(Aspect(a["label"], a.get("query", "")) if isinstance(a, dict) else Aspect(str(a))
-                        for a in entry["aspects"])
+        aspects = tuple(Aspect(a["label"], a.get("query", ""), tuple(a.get("terms", ()))) if isinstance(a, dict)
+                        else Aspect(str(a)) for a in entry["aspects"])
         presets.append(Preset(entry["id"], entry["title"], entry["columns"], tuple(entry["ids"]), aspects))
     return presets
 
@@ -71,7 +71,8 @@ def save_preset(index_directory: Path, preset: Preset) -> Path:
     aspects = tomlkit.array()
     for aspect in preset.aspects:
         item = tomlkit.inline_table()
-        item.update({"label": aspect.label, **({"query": aspect.query} if aspect.query else {})})
+        item.update({"label": aspect.label, **({"query": aspect.query} if aspect.query else {}),
+                     **({"terms": list(aspect.terms)} if aspect.terms else {})})
         aspects.append(item)
     table["aspects"] = aspects
     array = tomlkit.aot()

@@ -16,6 +16,9 @@ _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
 COMPLETE = re.compile(r"[.!?…][»”\"')\]]*\d{0,3}$")
 # A footnote: its number, then its text ("1 Se exponen aquí…").
 FOOTNOTE = re.compile(r"^\d{1,3}\.?\s+[A-ZÁÉÍÓÚÑ]")
+# Captions and source lines describe a figure; they state nothing to quote.
+CAPTION = re.compile(r"^(ilustración|gráfico|figura|fig\.|tabla|cuadro|mapa|diagrama|fuente|nota)\b[^:.]{0,12}[:.]",
+                     re.IGNORECASE)
 
 
 def sentences(text: str) -> list[tuple[int, int]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -147,6 +148,9 @@ class Store:
         # WAL lets searches read the last committed state while an ingest writes.
         self.db.execute("PRAGMA journal_mode = WAL")
         self.db.execute("PRAGMA synchronous = FULL")
+        # The connection is shared by threads (the app's sessions): a transaction,
+        # read or write, belongs to one thread at a time.
+        self._lock = threading.RLock()
         self._migrate()
 
     def close(self) -> None:
@@ -163,6 +167,10 @@ class Store:
     @contextmanager
     def atomic(self) -> Iterator[None]:
         """One transaction; nested calls become savepoints."""
+        with self._lock:
+            yield from self._atomic()
+
+    def _atomic(self) -> Iterator[None]:
         if self.db.in_transaction:
             self.db.execute("SAVEPOINT nested")
             try:
@@ -180,6 +188,24 @@ class Store:
             self.db.execute("ROLLBACK")
             raise
         self.db.execute("COMMIT")
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Reads that must agree with each other (a search's lexical ranking, its
+        chunk rows, the generation its vectors must match) see one committed state.
+        Outside a transaction every statement sees the latest commit, so an ingest
+        committing between two of them could delete a chunk the first one found;
+        in WAL mode a read transaction keeps its snapshot without blocking the writer."""
+        with self._lock:
+            if self.db.in_transaction:  # inside a write: it already sees one state
+                yield
+                return
+            self.db.execute("BEGIN")
+            try:
+                self.db.execute("SELECT count(*) FROM settings").fetchone()  # the snapshot starts at the first read
+                yield
+            finally:
+                self.db.execute("COMMIT")  # read-only: nothing to keep or undo
 
     # settings ---------------------------------------------------------------
 

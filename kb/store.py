@@ -139,18 +139,23 @@ class ChunkRow:
 
 
 class Store:
-    def __init__(self, directory: str | Path) -> None:
+    def __init__(self, directory: str | Path, *, as_found: bool = False) -> None:
+        """Open (or create) the store; `as_found` opens an existing file exactly as it
+        is, without creating or migrating anything, for `kb doctor` to inspect."""
         self.directory = Path(directory)
-        self.directory.mkdir(parents=True, exist_ok=True)
         self.path = self.directory / DB_FILE
+        if not as_found:
+            self.directory.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        # The connection is shared by threads (the app's sessions): a transaction,
+        # read or write, belongs to one thread at a time.
+        self._lock = threading.RLock()
+        if as_found:
+            return
         self.db.execute("PRAGMA foreign_keys = ON")
         # WAL lets searches read the last committed state while an ingest writes.
         self.db.execute("PRAGMA journal_mode = WAL")
         self.db.execute("PRAGMA synchronous = FULL")
-        # The connection is shared by threads (the app's sessions): a transaction,
-        # read or write, belongs to one thread at a time.
-        self._lock = threading.RLock()
         self._migrate()
 
     def close(self) -> None:
@@ -400,7 +405,52 @@ class Store:
         self.db.execute("INSERT INTO chunks_fts(chunks_fts) VALUES ('rebuild')")
 
     def integrity_ok(self) -> bool:
-        return self.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        return not self.integrity_problems()
+
+    # health (kb doctor) -----------------------------------------------------------
+
+    def schema_version(self) -> int:
+        return int(self.db.execute("PRAGMA user_version").fetchone()[0])
+
+    def integrity_problems(self) -> list[str]:
+        """SQLite's own check of pages, b-trees and indexes; empty when sound."""
+        rows = [r[0] for r in self.db.execute("PRAGMA integrity_check")]
+        return [] if rows == ["ok"] else rows
+
+    def lexical_index_ok(self) -> bool:
+        """Whether the FTS5 index holds exactly the analysed text of every chunk."""
+        try:
+            self.db.execute("INSERT INTO chunks_fts(chunks_fts, rank) VALUES ('integrity-check', 1)")
+        except sqlite3.DatabaseError as error:
+            if "malformed" not in str(error):  # FTS5's way of saying "differs from its content"
+                raise
+            return False
+        return True
+
+    def rebuild_lexical_index(self) -> None:
+        self.db.execute("INSERT INTO chunks_fts(chunks_fts) VALUES ('rebuild')")
+
+    def chunks_without_vector(self, dimension: int) -> list[tuple[int, str, str]]:
+        """(row id, chunk id, text) of chunks whose vector is missing or of another size."""
+        sql = "SELECT id, chunk_id, text FROM chunks WHERE vector IS NULL OR length(vector) != ? ORDER BY id"
+        return [(int(r[0]), r[1], r[2]) for r in self.db.execute(sql, (4 * dimension,))]
+
+    def set_vectors(self, ids: list[int], vectors: np.ndarray) -> None:
+        self.db.executemany("UPDATE chunks SET vector = ? WHERE id = ?",
+                            [(np.asarray(v, np.float32).tobytes(), i) for i, v in zip(ids, vectors)])
+
+    def orphans(self) -> dict[str, int]:
+        """Rows pointing to a document or chunk that no longer exists, by table (a
+        connection without foreign keys, or an old bug, can leave them behind)."""
+        out: dict[str, int] = {}
+        for table, *_ in self.db.execute("PRAGMA foreign_key_check"):
+            out[table] = out.get(table, 0) + 1
+        return out
+
+    def delete_orphans(self) -> None:
+        self.db.execute("DELETE FROM pages WHERE document NOT IN (SELECT id FROM documents)")
+        self.db.execute("DELETE FROM chunks WHERE document NOT IN (SELECT id FROM documents)")
+        self.db.execute("DELETE FROM chunk_tags WHERE chunk NOT IN (SELECT id FROM chunks)")
 
 
 _META_COLUMNS = "d.title, d.authors, d.year, d.venue, d.doi, d.meta"

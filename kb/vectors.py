@@ -66,7 +66,8 @@ class VectorIndex:
         # end up beside the other's manifest, so the manifest names the bytes it describes.
         expected = data.get("sha256")
         if expected is not None and hashlib.sha256(raw).hexdigest() != expected:
-            raise ValueError(f"{directory / INDEX_FILE} no corresponde a {directory / MANIFEST_FILE}")
+            raise ValueError(f"{directory / INDEX_FILE}: no es el archivo que describe {MANIFEST_FILE} "
+                             "(truncado, dañado o de otro guardado)")
         index = _faiss().deserialize_index(np.frombuffer(raw, dtype=np.uint8))
         vectors = cls(directory, manifest, index, int(data.get("generation", 0)))
         if model is not None:

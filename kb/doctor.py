@@ -116,6 +116,15 @@ def _diagnose(store: Store, directory: Path, model: ModelInfo, checks: list[Chec
 
     checks.extend(_faiss_checks(directory, store, fingerprint, chunks, repairable=same_model))
 
+    leftovers = _leftovers(directory)
+    if leftovers:
+        size = sum(p.stat().st_size for p in leftovers) / 1e6
+        checks.append(Check("temporales", "Archivos temporales", True,
+                            f"{len(leftovers)} de guardados interrumpidos ({size:.1f} MB) no afectan al índice; "
+                            "--repair los borra"))
+    else:
+        checks.append(Check("temporales", "Archivos temporales", True, "ninguno"))
+
     orphans = store.orphans()
     if orphans:
         found = "; ".join(f"{ORPHANS.get(table, f'filas huérfanas en {table}')}: {n}" for table, n in orphans.items())
@@ -163,15 +172,25 @@ def _faiss_checks(directory: Path, store: Store, fingerprint: str, chunks: int, 
     return checks
 
 
+def _leftovers(directory: Path) -> list[Path]:
+    """Temporary files of vector saves that a crash cut short (see kb.files.write_atomic)."""
+    return sorted(p for name in (INDEX_FILE, MANIFEST_FILE) for p in directory.glob(f".{name}.*.tmp"))
+
+
 def repair(directory: str | Path, model: ModelInfo, embedder: Callable[[], object]) -> Repair:
     """Fix what `diagnose` finds repairable, then check again. `embedder()` is
     called only when some chunk lost its vector. Nothing is done while a check
     that cannot be repaired fails (a damaged database, another model)."""
     directory = Path(directory)
     found = diagnose(directory, model)
-    if all(c.ok for c in found) or any(not c.ok and not c.repairable for c in found):
+    if any(not c.ok and not c.repairable for c in found):
         return Repair(found, [], found)
-    actions = []
+    leftovers = _leftovers(directory)  # (a repair beside a running ingest would take its files away)
+    for path in leftovers:
+        path.unlink(missing_ok=True)
+    actions = [f"borrado {path.name}" for path in leftovers]
+    if all(c.ok for c in found):
+        return Repair(found, actions, diagnose(directory, model) if actions else found)
     store = Store(directory)  # opened normally: this also brings an old schema up to date
     try:
         missing = store.chunks_without_vector(model.dimension)

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from kb import config
-from kb.errors import ModelMismatchError
+from kb.errors import KBError, ModelMismatchError
 from kb.model import ModelInfo
 from kb.store import Store
 from kb.taxonomy import Taxonomy, load_taxonomy
@@ -173,6 +173,10 @@ def build_vectors(store: Store, model: ModelInfo, directory: Path) -> VectorInde
     with store.snapshot():
         generation = int(store.get_setting("generation") or 0)
         ids, matrix = store.all_vectors(model.dimension)
+        missing = store.chunk_count() - len(ids)
+    if missing:
+        raise KBError(f"{directory}: {missing} fragmentos no tienen su vector guardado; ejecute `kb doctor --repair`, "
+                      "que los calcula de nuevo desde su texto.")
     vectors = VectorIndex.create(directory, model)
     if len(ids):
         vectors.add(ids, matrix, model)

@@ -327,8 +327,9 @@ class Store:
         return int(self.db.execute("SELECT count(*) FROM chunks").fetchone()[0])
 
     def all_vectors(self, dimension: int) -> tuple[np.ndarray, np.ndarray]:
-        """(ids, vectors) of every chunk, to rebuild the vector index."""
-        rows = self.db.execute("SELECT id, vector FROM chunks ORDER BY id").fetchall()
+        """(ids, vectors) of every chunk that has a vector of this size, to rebuild the vector index."""
+        rows = self.db.execute("SELECT id, vector FROM chunks WHERE length(vector) = ? ORDER BY id",
+                               (4 * dimension,)).fetchall()
         ids = np.array([r[0] for r in rows], dtype=np.int64)
         vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), dimension)
         return ids, vectors

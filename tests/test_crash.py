@@ -143,15 +143,17 @@ def test_sigkill_at_random_moments_leaves_a_state_before_after_or_between_docume
     rng = random.Random(seed)
     span = 2.0  # about the child's ingest time; a kill after it ends finds the "after" state
     targets = [None] * 5 + [PHASES[i % len(PHASES)] for i in range(seed, seed + 6)]
-    hit, stale = Counter(), 0
+    hit, stale, leftovers = Counter(), 0, 0
     for trial, target in enumerate(targets):
         index = tmp_path / f"kill-{trial}"
         shutil.copytree(base / "before", index)
         interrupted, phase = kill_once(index, batch, rng, target, span)
         hit[phase if interrupted else "terminada"] += 1
         stale += bool(check_after_kill(index, states, texts))
+        leftovers += any(index.glob(".vectors.*.tmp"))
         shutil.rmtree(index)
-    print(f"\nsemilla {seed}: fases alcanzadas {dict(hit)}; índices con FAISS desfasado antes de abrir: {stale}")
+    print(f"\nsemilla {seed}: fases alcanzadas {dict(hit)}; índices con FAISS desfasado antes de abrir: {stale}; "
+          f"con archivos temporales de un guardado cortado: {leftovers}")
     assert sum(n for phase, n in hit.items() if phase != "terminada") >= 10  # the ingest was really interrupted
 
 

@@ -70,13 +70,13 @@ def fake_model(monkeypatch):
 def test_a_healthy_index_passes_every_check(index, fake_model):
     checks = doctor.diagnose(index, FAKE_MODEL)
     assert [c.name for c in checks] == ["sqlite", "fts", "modelo", "vectores", "faiss", "recuento", "generacion",
-                                        "etiquetas"]
+                                        "temporales", "etiquetas"]
     assert all(c.ok for c in checks), checks
     result = CliRunner().invoke(cli, ["doctor", "--index", str(index)])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[0] == f"Índice: {index}" and lines[-1] == "Índice sano."
-    assert all(line.startswith("ok ") for line in lines[1:-1]) and len(lines) == 10
+    assert all(line.startswith("ok ") for line in lines[1:-1]) and len(lines) == 11
 
 
 def test_diagnosing_changes_nothing_and_reports_what_opening_would_silently_fix(index, built):
@@ -184,6 +184,27 @@ def test_tags_of_missing_chunks_are_reported_and_removed(index):
     assert failed(index) == {"etiquetas": "etiquetas de fragmentos inexistentes: 1; --repair las elimina"}
     repair(index)
     assert failed(index) == {}
+
+
+def test_temporary_files_of_an_interrupted_save_are_reported_and_removed(index):
+    (index / ".vectors.faiss.x1y2.tmp").write_bytes(b"\0" * 2_000_000)
+    checks = checks_by_name(index)
+    assert all(c.ok for c in checks.values())
+    assert checks["temporales"].detail == ("1 de guardados interrumpidos (2.0 MB) no afectan al índice; "
+                                           "--repair los borra")
+    assert repair(index).actions == ["borrado .vectors.faiss.x1y2.tmp"]
+    assert checks_by_name(index)["temporales"].detail == "ninguno"
+
+
+def test_a_missing_vector_without_a_current_cache_is_one_clear_error(index, fake_model):
+    with sqlite3.connect(index / "kb.sqlite") as db:
+        db.execute("UPDATE chunks SET vector = NULL WHERE id = 1")
+    db.close()
+    (index / "vectors.faiss").unlink()  # opening must rebuild, and cannot
+    result = CliRunner().invoke(cli, ["search", "mipymes", "--index", str(index)])
+    assert result.exit_code == 1
+    assert result.output == (f"Error: {index}: 1 fragmentos no tienen su vector guardado; ejecute "
+                             "`kb doctor --repair`, que los calcula de nuevo desde su texto.\n")
 
 
 def test_another_model_is_reported_and_not_repaired(index):

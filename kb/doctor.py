@@ -38,6 +38,7 @@ class Repair:
 
 
 SQLITE = "Base de datos SQLite"
+LOCK_TIMEOUT = 30.0  # seconds to wait for an ingest's transaction (one document) to end
 NOT_REPAIRABLE = "no se puede reparar: restaure una copia de la carpeta o vuelva a indexar los documentos en una carpeta nueva"
 ORPHANS = {"chunk_tags": "etiquetas de fragmentos inexistentes", "chunks": "fragmentos de documentos inexistentes",
            "pages": "páginas de documentos inexistentes"}
@@ -50,12 +51,16 @@ def diagnose(directory: str | Path, model: ModelInfo) -> list[Check]:
     if not path.is_file():
         return [Check("sqlite", SQLITE, False, f"{path}: no existe; en esta carpeta no hay ningún índice")]
     checks: list[Check] = []
-    store = Store(directory, as_found=True)
+    store = Store(directory, as_found=True, timeout=LOCK_TIMEOUT)
     try:
         _diagnose(store, directory, model, checks)
     except sqlite3.DatabaseError as error:
-        checks = [c for c in checks if c.name != "sqlite"]
-        checks.insert(0, Check("sqlite", SQLITE, False, f"{path}: ilegible ({error}); {NOT_REPAIRABLE}"))
+        if "locked" in str(error):  # the FTS5 check waits for the write lock, up to LOCK_TIMEOUT
+            detail = (f"{path}: otra escritura lo tiene bloqueado (¿una ingesta en marcha?); vuelva a ejecutar "
+                      "kb doctor cuando termine")
+        else:
+            detail = f"{path}: ilegible ({error}); {NOT_REPAIRABLE}"
+        checks = [Check("sqlite", SQLITE, False, detail), *(c for c in checks if c.name != "sqlite")]
     finally:
         store.close()
     return checks

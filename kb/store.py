@@ -139,14 +139,15 @@ class ChunkRow:
 
 
 class Store:
-    def __init__(self, directory: str | Path, *, as_found: bool = False) -> None:
+    def __init__(self, directory: str | Path, *, as_found: bool = False, timeout: float = 5.0) -> None:
         """Open (or create) the store; `as_found` opens an existing file exactly as it
-        is, without creating or migrating anything, for `kb doctor` to inspect."""
+        is, without creating or migrating anything, for `kb doctor` to inspect;
+        `timeout`: seconds to wait for another process's write to end."""
         self.directory = Path(directory)
         self.path = self.directory / DB_FILE
         if not as_found:
             self.directory.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=timeout)
         # The connection is shared by threads (the app's sessions): a transaction,
         # read or write, belongs to one thread at a time.
         self._lock = threading.RLock()

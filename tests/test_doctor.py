@@ -249,3 +249,19 @@ def test_missing_index_is_reported(tmp_path, fake_model):
     data = json.loads(result.output)
     assert not data["ok"] and data["checks"][0]["detail"].endswith("en esta carpeta no hay ningún índice")
     assert not (tmp_path / "nada").exists()  # checking does not create it
+
+
+def test_an_index_locked_by_a_running_write_is_not_called_damaged(index, monkeypatch):
+    monkeypatch.setattr(doctor, "LOCK_TIMEOUT", 0.1)
+    writer = sqlite3.connect(index / "kb.sqlite", isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    try:
+        checks = doctor.diagnose(index, FAKE_MODEL)
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    assert [c.name for c in checks] == ["sqlite"]
+    check = checks[0]
+    assert not check.ok and not check.repairable
+    assert check.detail.endswith("otra escritura lo tiene bloqueado (¿una ingesta en marcha?); vuelva a ejecutar "
+                                 "kb doctor cuando termine")

@@ -87,8 +87,9 @@ def _diagnose(store: Store, directory: Path, model: ModelInfo, checks: list[Chec
                             repairable=True))
         return
     chunks = store.chunk_count()
-    checks.append(Check("sqlite", SQLITE, True,
-                        f"sin errores ({len(store.documents())} documentos, {chunks} fragmentos)"))
+    documents = len(store.documents())
+    checks.append(Check("sqlite", SQLITE, True, f"sin errores ({_plural(documents, 'documento')}, "
+                                                f"{_plural(chunks, 'fragmento')})"))
 
     if store.lexical_index_ok():
         checks.append(Check("fts", "Índice léxico (FTS5)", True, "coincide con el texto de los fragmentos"))
@@ -175,6 +176,10 @@ def _faiss_checks(directory: Path, store: Store, fingerprint: str, chunks: int, 
                             f"{generation} (una ingesta terminó sin guardar los vectores, o se copió un archivo "
                             f"antiguo); {rebuild}", repairable))
     return checks
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def _leftovers(directory: Path) -> list[Path]:

@@ -406,9 +406,6 @@ class Store:
         self.db.executemany("UPDATE chunks SET analyzed = ? WHERE id = ?", [(analyze(t), i) for i, t in rows])
         self.db.execute("INSERT INTO chunks_fts(chunks_fts) VALUES ('rebuild')")
 
-    def integrity_ok(self) -> bool:
-        return not self.integrity_problems()
-
     # health (kb doctor) -----------------------------------------------------------
 
     def schema_version(self) -> int:

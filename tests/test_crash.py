@@ -3,8 +3,9 @@
 An ingest commits one document per transaction (its old version out, the new one
 in), so after a kill the library must equal the state before the batch, after
 it, or after some prefix of its documents: never half a document. The FAISS
-file is saved only when the batch ends, so after most kills it is stale; the
-doctor reports that as found, and opening the index rebuilds it from SQLite.
+file is saved only when the batch ends (ingest/pipeline.py today), so after most
+kills it lags behind SQLite; the doctor reports that as found, and opening the
+index rebuilds it from SQLite, after which every check passes.
 """
 
 from __future__ import annotations

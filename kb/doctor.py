@@ -39,7 +39,8 @@ class Repair:
 
 SQLITE = "Base de datos SQLite"
 LOCK_TIMEOUT = 30.0  # seconds to wait for an ingest's transaction (one document) to end
-NOT_REPAIRABLE = "no se puede reparar: restaure una copia de la carpeta o vuelva a indexar los documentos en una carpeta nueva"
+NOT_REPAIRABLE = ("no se puede reparar: restaure una copia de la carpeta o vuelva a indexar los documentos "
+                  "en una carpeta nueva")
 ORPHANS = {"chunk_tags": "etiquetas de fragmentos inexistentes", "chunks": "fragmentos de documentos inexistentes",
            "pages": "páginas de documentos inexistentes"}
 

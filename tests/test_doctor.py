@@ -111,7 +111,7 @@ def test_a_broken_vector_file_is_reported_and_repaired(index, built, fake_model,
 
     result = CliRunner().invoke(cli, ["doctor", "--index", str(index)])
     assert result.exit_code == 1
-    assert f"fallo  Archivo de vectores (FAISS): " in result.output and message in result.output
+    assert "fallo  Archivo de vectores (FAISS): " in result.output and message in result.output
     assert "Use `kb doctor --repair`" in result.output
 
     result = CliRunner().invoke(cli, ["doctor", "--index", str(index), "--repair"])

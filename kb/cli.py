@@ -431,6 +431,68 @@ def compare_command(preset, docs, frameworks, concepts, aspects, as_json, fmt, o
                 click.echo(click.wrap_text(f"{column.label}: {text}", width=100, subsequent_indent="    "))
 
 
+@cli.command("doctor")
+@click.option("--repair", is_flag=True,
+              help="Reconstruye desde SQLite el índice de vectores (y el léxico, si hace falta), "
+                   "sin volver a extraer los documentos.")
+@click.option("--json", "as_json", is_flag=True, help="Las comprobaciones en JSON.")
+@INDEX_OPTION
+@MODEL_OPTION
+def doctor_command(repair: bool, as_json: bool, index_path: str | None, model_path: str | None) -> None:
+    """Comprueba el índice tal como está: SQLite, índice léxico, modelo y vectores.
+
+    Sale con código 1 si alguna comprobación falla (después de reparar, con --repair).
+    """
+    import json
+    from dataclasses import asdict
+
+    from kb import doctor
+    from kb.index import index_dir
+    from kb.model import resolve_model
+
+    directory = index_dir(index_path)
+    try:
+        info = resolve_model(model_path)
+        if repair:
+            from kb.embedder import Embedder
+
+            result = doctor.repair(directory, info, lambda: Embedder(info))
+        else:
+            checks = doctor.diagnose(directory, info)
+            result = doctor.Repair(checks, [], checks)
+    except KBError as error:
+        raise _fail(error) from error
+    failed = [c for c in result.checks if not c.ok]
+    if as_json:
+        data = {"index": str(directory), "ok": not failed, "checks": [asdict(c) for c in result.checks]}
+        if repair:
+            data |= {"found": [asdict(c) for c in result.found], "actions": result.actions}
+        click.echo(json.dumps(data, ensure_ascii=False))
+    else:
+        click.echo(f"Índice: {directory}")
+        if result.actions:
+            click.echo("Encontrado:")
+            _echo_checks(result.found)
+            click.echo("Reparado:")
+            for action in result.actions:
+                click.echo(f"  - {action}")
+            click.echo("Después de reparar:")
+        _echo_checks(result.checks)
+        if not failed:
+            click.echo("Índice sano.")
+        elif all(c.repairable for c in failed) and not repair:
+            click.echo("Use `kb doctor --repair` para reparar lo que falla.")
+        elif any(not c.repairable for c in failed):
+            click.echo("Hay fallos que --repair no puede arreglar (vea cada línea).")
+    if failed:
+        raise SystemExit(1)
+
+
+def _echo_checks(checks) -> None:
+    for check in checks:
+        click.echo(f"{'ok   ' if check.ok else 'fallo'}  {check.label}: {check.detail}")
+
+
 def _open_ready(index_path: str | None, model_path: str | None):
     """The knowledge base and the embedder, with the bundled corpus indexed on first use."""
     try:

@@ -124,6 +124,14 @@ def columns_for(kb: KnowledgeBase, kind: str, ids: list[str]) -> list[Column]:
 def compare(kb: KnowledgeBase, embedder, columns: list[Column], aspects: list[Aspect], *,
             docs: tuple[str, ...] = (), threshold: float = THRESHOLD) -> Table:
     """The table; `docs` restricts framework and concept columns to those documents."""
+    # One snapshot for the whole table: every cell quotes the same state of the
+    # library, and each vector hit is a chunk of it (see KnowledgeBase.reading).
+    with kb.reading():
+        return _compare(kb, embedder, columns, aspects, docs, threshold)
+
+
+def _compare(kb: KnowledgeBase, embedder, columns: list[Column], aspects: list[Aspect], docs: tuple[str, ...],
+             threshold: float) -> Table:
     table = Table(columns, aspects, [[None] * len(columns) for _ in aspects])
     if not columns or not aspects:
         return table
@@ -148,7 +156,9 @@ def compare(kb: KnowledgeBase, embedder, columns: list[Column], aspects: list[As
             for chunk_id, score in zip(row_ids, row_scores):
                 if chunk_id < 0 or score < min(threshold, FLOOR):
                     continue
-                chunk = rows[int(chunk_id)]
+                chunk = rows.get(int(chunk_id))
+                if chunk is None:  # gone mid-ingest: see search._ranked_hits
+                    continue
                 doc_pages = pages.setdefault(chunk.doc_id, kb.store.pages(chunk.doc_id))
                 options += [_Option(float(score) + SENTENCE_WEIGHT * quote.value, float(score), chunk, quote)
                             for quote in _quotes(kb, chunk, aspects[i], cues[i], subjects[j], others, doc_pages)]

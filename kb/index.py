@@ -4,15 +4,21 @@ SQLite is the truth and records the model and a generation number bumped by
 every change; the FAISS file is a cache saved with the generation it matches,
 rebuilt from the stored vectors whenever the two disagree (after a crash
 between the SQLite commit and the FAISS save, for instance).
+
+Searches read through `KnowledgeBase.reading()`: one SQLite snapshot and vectors
+of that snapshot's generation, so a search running while another process
+ingests sees the library before or after each document, never a mix.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from kb import config
-from kb.errors import ModelMismatchError
+from kb.errors import KBError, ModelMismatchError
 from kb.model import ModelInfo
 from kb.store import Store
 from kb.taxonomy import Taxonomy, load_taxonomy
@@ -34,6 +40,9 @@ class KnowledgeBase:
         self.directory = Path(directory)
         self.model = model
         self.store = Store(self.directory)
+        # Set when another process changed the store while this one held its vectors
+        # in memory: those vectors lack its changes and must not be saved as current.
+        self._vectors_behind = False
         self._check_model()
         self.vectors = self._load_vectors()
         self.taxonomy = taxonomy or load_taxonomy(self.directory)
@@ -105,27 +114,71 @@ class KnowledgeBase:
         return int(self.store.get_setting("generation") or 0)
 
     def bump_generation(self) -> None:
-        """Call inside the transaction that changes chunks."""
-        self.store.set_setting("generation", str(self.generation + 1))
+        """Call inside the transaction that changes chunks, then apply the same
+        change to `self.vectors` (the generation they will match)."""
+        current = self.generation
+        if self.vectors.generation != current:
+            self._vectors_behind = True
+        self.store.set_setting("generation", str(current + 1))
+        self.vectors.generation = current + 1
 
-    def _load_vectors(self) -> VectorIndex:
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """A consistent view for a search: one SQLite snapshot, and vectors of that
+        snapshot's generation (reloaded or rebuilt in memory when another process
+        has committed since they were loaded), so every vector hit is a chunk the
+        snapshot holds, with the text its vector was computed from."""
+        with self.store.snapshot():
+            generation = self.generation
+            if self.vectors.generation != generation:
+                self.vectors = self._vectors_at(generation)
+            yield
+
+    def _vectors_at(self, generation: int) -> VectorIndex:
         try:
             vectors = VectorIndex.open(self.directory, self.model)
-            if vectors.generation == self.generation and len(vectors) == self.store.chunk_count():
+            if vectors.generation == generation:
+                return vectors
+        except (FileNotFoundError, ValueError, RuntimeError, ModelMismatchError):
+            pass  # missing, unreadable or foreign cache: build from SQLite below
+        return build_vectors(self.store, self.model, self.directory)
+
+    def _load_vectors(self) -> VectorIndex:
+        with self.store.snapshot():
+            generation, count = self.generation, self.store.chunk_count()
+        try:
+            vectors = VectorIndex.open(self.directory, self.model)
+            if vectors.generation == generation and len(vectors) == count:
                 return vectors
         except (FileNotFoundError, ValueError, RuntimeError, ModelMismatchError):
             pass  # missing, unreadable or foreign cache: rebuild below from SQLite
         return self.rebuild_vectors()
 
     def rebuild_vectors(self) -> VectorIndex:
-        vectors = VectorIndex.create(self.directory, self.model)
-        ids, matrix = self.store.all_vectors(self.model.dimension)
-        if len(ids):
-            vectors.add(ids, matrix, self.model)
-        vectors.generation = self.generation
-        vectors.save()
-        return vectors
+        self.vectors = build_vectors(self.store, self.model, self.directory)
+        self.vectors.save()
+        self._vectors_behind = False
+        return self.vectors
 
     def save_vectors(self) -> None:
-        self.vectors.generation = self.generation
+        if self._vectors_behind or self.vectors.generation != self.generation:
+            self.rebuild_vectors()
+            return
         self.vectors.save()
+
+
+def build_vectors(store: Store, model: ModelInfo, directory: Path) -> VectorIndex:
+    """Every stored vector, labelled with the generation it matches: both are read
+    in one snapshot, so a commit in between cannot make the label lie."""
+    with store.snapshot():
+        generation = int(store.get_setting("generation") or 0)
+        ids, matrix = store.all_vectors(model.dimension)
+        missing = store.chunk_count() - len(ids)
+    if missing:
+        raise KBError(f"{directory}: {missing} fragmentos no tienen su vector guardado; ejecute `kb doctor --repair`, "
+                      "que los calcula de nuevo desde su texto.")
+    vectors = VectorIndex.create(directory, model)
+    if len(ids):
+        vectors.add(ids, matrix, model)
+    vectors.generation = generation
+    return vectors

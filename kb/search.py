@@ -92,13 +92,21 @@ def search(kb: KnowledgeBase, embedder, query: str, *, k: int = 10, filters: Fil
     (`query_vector`: the query already encoded, when callers batch the encoding)."""
     if mode not in MODES:
         raise ValueError(f"modo de búsqueda desconocido: {mode}")
+    vector = None
+    if mode in ("hybrid", "dense"):
+        vector = query_vector if query_vector is not None else embedder.encode_queries([query])[0]
+    with kb.reading():
+        return _ranked_hits(kb, query, k, filters, mode, vector, expand)
+
+
+def _ranked_hits(kb: KnowledgeBase, query: str, k: int, filters: Filters | None, mode: str,
+                 vector: np.ndarray | None, expand: bool) -> list[Hit]:
     expansion = expand_query(kb, query) if expand else Expansion(query, ())
     limit = max(CANDIDATES, k)
     rankings = []
     if mode in ("hybrid", "lexical"):
         rankings.append(lexical_ranking(kb, expansion.lexical, limit, filters))
     if mode in ("hybrid", "dense"):
-        vector = query_vector if query_vector is not None else embedder.encode_queries([query])[0]
         rankings.append(dense_ranking(kb, vector, limit, filters))
     if mode == "hybrid":
         scored = fuse([[i for i, _ in r] for r in rankings], weights=[LEXICAL_WEIGHT, DENSE_WEIGHT])
@@ -106,6 +114,10 @@ def search(kb: KnowledgeBase, embedder, query: str, *, k: int = 10, filters: Fil
         scored = rankings[0]
     top = scored[:k]
     rows = kb.store.chunks(i for i, _ in top)
+    # Within reading() every id is a chunk of the snapshot, except in the instant
+    # after an ingest in this same process commits a document and before it updates
+    # its vectors; a vector hit on a chunk that is gone is skipped, not shown.
+    top = [(chunk_id, score) for chunk_id, score in top if chunk_id in rows]
     metas = kb.store.metas(row.doc_id for row in rows.values())
     tags = kb.store.tags_of(rows)
     hits = []

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -138,11 +139,20 @@ class ChunkRow:
 
 
 class Store:
-    def __init__(self, directory: str | Path) -> None:
+    def __init__(self, directory: str | Path, *, as_found: bool = False, timeout: float = 5.0) -> None:
+        """Open (or create) the store; `as_found` opens an existing file exactly as it
+        is, without creating or migrating anything, for `kb doctor` to inspect;
+        `timeout`: seconds to wait for another process's write to end."""
         self.directory = Path(directory)
-        self.directory.mkdir(parents=True, exist_ok=True)
         self.path = self.directory / DB_FILE
-        self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        if not as_found:
+            self.directory.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=timeout)
+        # The connection is shared by threads (the app's sessions): a transaction,
+        # read or write, belongs to one thread at a time.
+        self._lock = threading.RLock()
+        if as_found:
+            return
         self.db.execute("PRAGMA foreign_keys = ON")
         # WAL lets searches read the last committed state while an ingest writes.
         self.db.execute("PRAGMA journal_mode = WAL")
@@ -163,6 +173,10 @@ class Store:
     @contextmanager
     def atomic(self) -> Iterator[None]:
         """One transaction; nested calls become savepoints."""
+        with self._lock:
+            yield from self._atomic()
+
+    def _atomic(self) -> Iterator[None]:
         if self.db.in_transaction:
             self.db.execute("SAVEPOINT nested")
             try:
@@ -180,6 +194,24 @@ class Store:
             self.db.execute("ROLLBACK")
             raise
         self.db.execute("COMMIT")
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Reads that must agree with each other (a search's lexical ranking, its
+        chunk rows, the generation its vectors must match) see one committed state.
+        Outside a transaction every statement sees the latest commit, so an ingest
+        committing between two of them could delete a chunk the first one found;
+        in WAL mode a read transaction keeps its snapshot without blocking the writer."""
+        with self._lock:
+            if self.db.in_transaction:  # inside a write: it already sees one state
+                yield
+                return
+            self.db.execute("BEGIN")
+            try:
+                self.db.execute("SELECT count(*) FROM settings").fetchone()  # the snapshot starts at the first read
+                yield
+            finally:
+                self.db.execute("COMMIT")  # read-only: nothing to keep or undo
 
     # settings ---------------------------------------------------------------
 
@@ -296,8 +328,9 @@ class Store:
         return int(self.db.execute("SELECT count(*) FROM chunks").fetchone()[0])
 
     def all_vectors(self, dimension: int) -> tuple[np.ndarray, np.ndarray]:
-        """(ids, vectors) of every chunk, to rebuild the vector index."""
-        rows = self.db.execute("SELECT id, vector FROM chunks ORDER BY id").fetchall()
+        """(ids, vectors) of every chunk that has a vector of this size, to rebuild the vector index."""
+        rows = self.db.execute("SELECT id, vector FROM chunks WHERE length(vector) = ? ORDER BY id",
+                               (4 * dimension,)).fetchall()
         ids = np.array([r[0] for r in rows], dtype=np.int64)
         vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), dimension)
         return ids, vectors
@@ -373,8 +406,50 @@ class Store:
         self.db.executemany("UPDATE chunks SET analyzed = ? WHERE id = ?", [(analyze(t), i) for i, t in rows])
         self.db.execute("INSERT INTO chunks_fts(chunks_fts) VALUES ('rebuild')")
 
-    def integrity_ok(self) -> bool:
-        return self.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    # health (kb doctor) -----------------------------------------------------------
+
+    def schema_version(self) -> int:
+        return int(self.db.execute("PRAGMA user_version").fetchone()[0])
+
+    def integrity_problems(self) -> list[str]:
+        """SQLite's own check of pages, b-trees and indexes; empty when sound."""
+        rows = [r[0] for r in self.db.execute("PRAGMA integrity_check")]
+        return [] if rows == ["ok"] else rows
+
+    def lexical_index_ok(self) -> bool:
+        """Whether the FTS5 index holds exactly the analysed text of every chunk."""
+        try:
+            self.db.execute("INSERT INTO chunks_fts(chunks_fts, rank) VALUES ('integrity-check', 1)")
+        except sqlite3.DatabaseError as error:
+            if "malformed" not in str(error):  # FTS5's way of saying "differs from its content"
+                raise
+            return False
+        return True
+
+    def rebuild_lexical_index(self) -> None:
+        self.db.execute("INSERT INTO chunks_fts(chunks_fts) VALUES ('rebuild')")
+
+    def chunks_without_vector(self, dimension: int) -> list[tuple[int, str, str]]:
+        """(row id, chunk id, text) of chunks whose vector is missing or of another size."""
+        sql = "SELECT id, chunk_id, text FROM chunks WHERE vector IS NULL OR length(vector) != ? ORDER BY id"
+        return [(int(r[0]), r[1], r[2]) for r in self.db.execute(sql, (4 * dimension,))]
+
+    def set_vectors(self, ids: list[int], vectors: np.ndarray) -> None:
+        self.db.executemany("UPDATE chunks SET vector = ? WHERE id = ?",
+                            [(np.asarray(v, np.float32).tobytes(), i) for i, v in zip(ids, vectors)])
+
+    def orphans(self) -> dict[str, int]:
+        """Rows pointing to a document or chunk that no longer exists, by table (a
+        connection without foreign keys, or an old bug, can leave them behind)."""
+        out: dict[str, int] = {}
+        for table, *_ in self.db.execute("PRAGMA foreign_key_check"):
+            out[table] = out.get(table, 0) + 1
+        return out
+
+    def delete_orphans(self) -> None:
+        self.db.execute("DELETE FROM pages WHERE document NOT IN (SELECT id FROM documents)")
+        self.db.execute("DELETE FROM chunks WHERE document NOT IN (SELECT id FROM documents)")
+        self.db.execute("DELETE FROM chunk_tags WHERE chunk NOT IN (SELECT id FROM chunks)")
 
 
 _META_COLUMNS = "d.title, d.authors, d.year, d.venue, d.doi, d.meta"

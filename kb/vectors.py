@@ -7,6 +7,7 @@ against it so vectors of two models never share an index.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,7 +60,15 @@ class VectorIndex:
         directory = Path(directory)
         data = json.loads((directory / MANIFEST_FILE).read_text(encoding="utf-8"))
         manifest = VectorManifest(data["model_name"], data["model_fingerprint"], int(data["dimension"]))
-        index = _faiss().read_index(str(directory / INDEX_FILE))
+        raw = (directory / INDEX_FILE).read_bytes()
+        # Each file is replaced atomically, but not the pair: when two processes save
+        # at once (an ingest, and a reader rebuilding a stale cache) one's index could
+        # end up beside the other's manifest, so the manifest names the bytes it describes.
+        expected = data.get("sha256")
+        if expected is not None and hashlib.sha256(raw).hexdigest() != expected:
+            raise ValueError(f"{directory / INDEX_FILE}: no es el archivo que describe {MANIFEST_FILE} "
+                             "(truncado, dañado o de otro guardado)")
+        index = _faiss().deserialize_index(np.frombuffer(raw, dtype=np.uint8))
         vectors = cls(directory, manifest, index, int(data.get("generation", 0)))
         if model is not None:
             vectors.check_model(model)
@@ -98,12 +107,14 @@ class VectorIndex:
         """Write the index and its manifest, each replaced atomically."""
         self.directory.mkdir(parents=True, exist_ok=True)
         faiss = _faiss()
-        write_atomic(self.directory / INDEX_FILE, faiss.serialize_index(self._index).tobytes())
+        data = faiss.serialize_index(self._index).tobytes()
+        write_atomic(self.directory / INDEX_FILE, data)
         manifest = {
             "model_name": self.manifest.model_name,
             "model_fingerprint": self.manifest.model_fingerprint,
             "dimension": self.manifest.dimension,
             "generation": self.generation,
+            "sha256": hashlib.sha256(data).hexdigest(),
         }
         write_atomic(self.directory / MANIFEST_FILE, (json.dumps(manifest, indent=2) + "\n").encode())
 

@@ -51,3 +51,16 @@ def test_index_refuses_vectors_of_another_dimension(tmp_path):
     wider = replace(MODEL, dimension=8)
     with pytest.raises(ModelMismatchError, match="dimensión 8"):
         index.check_model(wider)
+
+
+def test_an_index_file_beside_another_saves_manifest_is_refused(tmp_path):
+    """Two processes saving at once could pair one's index with the other's manifest."""
+    first = VectorIndex.create(tmp_path / "idx", MODEL)
+    first.add(np.array([1]), unit([[1, 0, 0, 0]]), MODEL)
+    first.save()
+    manifest = (tmp_path / "idx" / "vectors.json").read_bytes()
+    first.add(np.array([2]), unit([[0, 1, 0, 0]]), MODEL)
+    first.save()
+    (tmp_path / "idx" / "vectors.json").write_bytes(manifest)
+    with pytest.raises(ValueError, match="no es el archivo que describe vectors.json"):
+        VectorIndex.open(tmp_path / "idx", MODEL)

@@ -226,16 +226,18 @@ class _Cues:
     stem of a cue phrase present) or the tagger's evidence of one of its concepts."""
 
     stems: tuple[frozenset[str], ...]
+    weights: tuple[float, ...]  # of each cue of `stems`: 1 for the library's rarest, less for common words
     concepts: frozenset[str]
     definition: bool = False  # the aspect asks what something is: "X es…", "X se define como…" state it
 
-    def count(self, text: str, stems: set[str], evidence: set[str]) -> int:
+    def count(self, text: str, stems: set[str], evidence: set[str]) -> float:
         defines = self.definition and DEFINES.match(text) is not None
         prefixes = {w[:FAMILY] for w in stems}
         short = [w for w in stems if len(w) < FAMILY]
-        return (sum(all((c[:FAMILY] in prefixes if len(c) >= FAMILY else any(w.startswith(c) for w in stems))
-                        or any(_same_word(c, w) for w in short) for c in cue)
-                    for cue in self.stems) + len(self.concepts & evidence) + defines)
+        return (sum(weight for cue, weight in zip(self.stems, self.weights)
+                    if all((c[:FAMILY] in prefixes if len(c) >= FAMILY else any(w.startswith(c) for w in stems))
+                           or any(_same_word(c, w) for w in short) for c in cue))
+                + len(self.concepts & evidence) + defines)
 
 
 def _same_word(cue: str, word: str) -> bool:
@@ -268,7 +270,12 @@ def _cues(kb: KnowledgeBase, aspect: Aspect, subjects: list[_Subject]) -> _Cues:
     definition = bool(set(terms(f"{aspect.label} {aspect.query}")) & DEFINITION)
     named = {c for s in subjects for c in s.concepts}
     heads = {s.head for s in subjects}
-    return _Cues(tuple(cue for cue in stems if not cue <= heads), frozenset(concepts - named), definition)
+    stems = [cue for cue in stems if not cue <= heads]
+    # "sector" says more of "el sector como unidad de análisis" than "análisis" does.
+    total = max(kb.store.chunk_count(), 1)
+    idf = [min(math.log(1 + total / max(kb.store.term_count(c[:FAMILY]), 1)) for c in cue) for cue in stems]
+    top = max(idf, default=1.0) or 1.0
+    return _Cues(tuple(stems), tuple(w / top for w in idf), frozenset(concepts - named), definition)
 
 
 @dataclass(frozen=True)
@@ -309,8 +316,9 @@ def _quotes(kb: KnowledgeBase, chunk: ChunkRow, aspect: Aspect, cues: _Cues, own
         return []
     evidence = kb.store.evidence(chunk.id)
     concepts = [{c for c, _, a, b, _ in evidence if a < e and s < b} for s, e in spans]
-    # Words naming another column's subject do not make a sentence relevant to this one.
-    query = set(terms(aspect.question)) - {o.head for o in others}
+    # Words naming a column's subject say nothing of the aspect: every sentence of the
+    # column names its own, and naming another's does not make a sentence relevant here.
+    query = set(terms(aspect.question)) - {s.head for s in (own, *others) if s is not None}
     stems = [set(terms(chunk.text[s:e])) for s, e in spans]
     df = {t: sum(t in s for s in stems) for t in query}
     idf = {t: math.log(1 + len(spans) / d) for t, d in df.items() if d}

@@ -343,6 +343,11 @@ class Store:
                f"WHERE chunks_fts MATCH ?{where} ORDER BY bm25(chunks_fts) LIMIT ?")
         return [(int(r[0]), float(r[1])) for r in self.db.execute(sql, [match, *params, limit])]
 
+    def term_count(self, prefix: str) -> int:
+        """Passages with a lexical term starting with `prefix` (a stem)."""
+        match = '"' + prefix.replace('"', '') + '"*'
+        return int(self.db.execute("SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?", (match,)).fetchone()[0])
+
     def chunk_ids(self, filters: Filters | None = None) -> list[int]:
         where, params = _filter_sql(filters)
         sql = f"SELECT c.id FROM chunks c JOIN documents d ON d.id = c.document WHERE 1{where}"

@@ -39,6 +39,7 @@ class KnowledgeBase:
         self.taxonomy = taxonomy or load_taxonomy(self.directory)
         self._tagger = None
         self._totals: dict[str, int] | None = None
+        self._sparse: tuple[int, object] | None = None  # (generation, kb.lexical.SparseBM25 or None)
         self._reanalyze_if_changed()
         self.retag_if_changed()
 
@@ -118,13 +119,28 @@ class KnowledgeBase:
         return self.rebuild_vectors()
 
     def rebuild_vectors(self) -> VectorIndex:
-        vectors = VectorIndex.create(self.directory, self.model)
         ids, matrix = self.store.all_vectors(self.model.dimension)
-        if len(ids):
-            vectors.add(ids, matrix, self.model)
+        # Exact or approximate by the number of chunks (kb.vectors.exact_max).
+        vectors = VectorIndex.build(self.directory, self.model, ids, matrix)
         vectors.generation = self.generation
         vectors.save()
         return vectors
+
+    def sparse_lexical(self):
+        """The in-memory BM25 index (kb.lexical) of a large library, loaded or rebuilt
+        to match the store; None when the library is small enough for FTS5."""
+        from kb import analysis, lexical
+
+        generation = self.generation
+        if self._sparse is None or self._sparse[0] != generation:
+            index = None
+            if self.store.chunk_count() >= lexical.sparse_min():
+                index = lexical.load(self.directory)
+                if index is None or index.generation != generation or index.analyzer != analysis.VERSION:
+                    index = lexical.build(self.store.analyzed_texts(), generation, analysis.VERSION)
+                    index.save(self.directory)
+            self._sparse = (generation, index)
+        return self._sparse[1]
 
     def save_vectors(self) -> None:
         self.vectors.generation = self.generation

@@ -27,6 +27,7 @@ import json
 import os
 import re
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -121,8 +122,9 @@ def mixed_vectors(base: np.ndarray, rng: np.random.Generator, count: int, noise:
     return (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float32)
 
 
-def add_document(kb, gen: Generator, number: int, chunks: int) -> None:
-    """One synthetic document through the store, in one transaction, as ingest does."""
+def add_document(kb, gen: Generator, number: int, chunks: int, tag: bool = False) -> None:
+    """One synthetic document through the store, in one transaction, as ingest does
+    (concept tagging only with `tag`: it is measured apart, see `tagging_ms`)."""
     from ingest.chunk import Chunk
     from ingest.pages import CleanPage
     from kb.catalog import DocumentMeta
@@ -141,7 +143,8 @@ def add_document(kb, gen: Generator, number: int, chunks: int) -> None:
         document = store.insert_document(doc_id, f"/sintetico/{doc_id}.pdf", f"{number:064x}", "pdf", meta, None)
         store.insert_pages(document, pages)
         ids = store.insert_chunks(document, pieces, [a for _, a in texts], vectors)
-        kb.tag_document(doc_id)
+        if tag:
+            kb.tag_document(doc_id)
         kb.bump_generation()
     kb.vectors.add(np.array(ids, dtype=np.int64), vectors, kb.model)
 
@@ -175,7 +178,8 @@ def run_size(size: int, rounds: int, directory: Path) -> dict:
     from kb import vectors as vector_module
     from kb.index import KnowledgeBase
     from kb.model import resolve_model
-    from kb.search import MODES, search
+    from kb.analysis import fts_query
+    from kb.search import CANDIDATES, MODES, expand_query, search
 
     seed = load_seed()
     model = resolve_model()
@@ -188,6 +192,11 @@ def run_size(size: int, rounds: int, directory: Path) -> dict:
     start = time.perf_counter()
     kb = KnowledgeBase(directory, model)
     open_s = time.perf_counter() - start
+    start = time.perf_counter()
+    sparse = kb.sparse_lexical()  # built from SQLite on first use in a large library, then saved
+    result["lexical_index"] = "memoria (kb/lexical.py)" if sparse is not None else "fts5"
+    result["lexical_index_s"] = round(time.perf_counter() - start, 1) if sparse is not None else None
+    result["disk_mb"] = round(_disk_mb(directory))
     queries = [str(q) for q in seed["queries"]]
     query_vectors = seed["query_vectors"]
     for query, vector in zip(queries[:5], query_vectors):
@@ -201,6 +210,8 @@ def run_size(size: int, rounds: int, directory: Path) -> dict:
         "queries": len(queries) * rounds,
         "query_embed_ms": round(float(seed["query_ms"]), 1),
     }
+    # Latencies on a shared machine are only as quiet as its load: record it.
+    result["load_avg_before"] = round(os.getloadavg()[0], 1)
     for mode in MODES:
         times = []
         for _ in range(rounds):
@@ -209,7 +220,16 @@ def run_size(size: int, rounds: int, directory: Path) -> dict:
                 search(kb, None, query, k=10, mode=mode, query_vector=vector)
                 times.append((time.perf_counter() - t) * 1000)
         result[f"{mode}_p50_ms"], result[f"{mode}_p95_ms"] = _percentiles(times)
+    result["load_avg_after"] = round(os.getloadavg()[0], 1)
     result["query_rss_mb"] = round(_rss_now_mb())
+    # What FTS5's bm25() alone costs at this size (the path below kb.lexical.SPARSE_MIN).
+    times = []
+    for query in queries:
+        match = fts_query(expand_query(kb, query).lexical)
+        t = time.perf_counter()
+        kb.store.lexical(match, CANDIDATES)
+        times.append((time.perf_counter() - t) * 1000)
+    result["lexical_fts5_p50_ms"], result["lexical_fts5_p95_ms"] = _percentiles(times)
     # Peak of a process that ingests and then searches: the build's and this one's.
     result["peak_rss_mb"] = max(result["build_rss_mb"], round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
 
@@ -222,6 +242,11 @@ def run_size(size: int, rounds: int, directory: Path) -> dict:
     result["recall_at_10"] = round(_recall(kb.vectors.search(probe, 10)[1], _exact(matrix, ids, probe)), 4)
     result["nlist"] = _nlist(kb.vectors)
     result["nprobe"] = vector_module.NPROBE if kb.vectors.kind == "ivf" else None
+    # Concept tagging, left out of the build: its cost per chunk on a sample.
+    sample = [text for _, text in kb.store.chunk_texts(kb.store.documents()[0].doc_id)][:100]
+    t = time.perf_counter()
+    kb.tagger.tag_document(sample)
+    result["tagging_ms_per_chunk"] = round((time.perf_counter() - t) * 1000 / len(sample), 1)
     # What a rebuild from SQLite costs (the product's path after a crash or a model check).
     t = time.perf_counter()
     kb.rebuild_vectors()
@@ -307,7 +332,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default=",".join(map(str, SIZES)), help="chunk counts, comma-separated")
     parser.add_argument("--rounds", type=int, default=2, help="passes over the 62 queries per mode")
-    parser.add_argument("--keep", action="store_true", help="keep the temporary indexes")
+    parser.add_argument("--workdir", type=Path, help="build in WORKDIR/<size> and keep it; a kept size is "
+                        "measured again without rebuilding (default: temporary, deleted)")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # internal: one size, JSON to stdout
     parser.add_argument("--dir", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--build-only", action="store_true", help=argparse.SUPPRESS)
@@ -329,14 +355,15 @@ def main() -> None:
     load_seed()  # embeds once with the real model, before any timed process
     results = []
     for size in (int(s) for s in args.sizes.split(",")):
-        directory = Path(tempfile.mkdtemp(prefix=f"kb-scale-{size}-"))
+        directory = args.workdir / str(size) if args.workdir else Path(tempfile.mkdtemp(prefix=f"kb-scale-{size}-"))
+        directory.mkdir(parents=True, exist_ok=True)
         print(f"{size} fragmentos en {directory}", file=sys.stderr, flush=True)
         try:
             out = subprocess.run([sys.executable, __file__, "--one", str(size), "--rounds", str(args.rounds),
                                   "--dir", str(directory)], check=True, stdout=subprocess.PIPE, text=True)
         finally:
-            if not args.keep:
-                subprocess.run(["rm", "-rf", str(directory)], check=False)
+            if not args.workdir:
+                shutil.rmtree(directory, ignore_errors=True)
         result = json.loads(out.stdout.strip().splitlines()[-1])
         print(json.dumps(result), flush=True)
         results.append(result)

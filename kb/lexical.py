@@ -2,10 +2,11 @@
 
 FTS5 ranks `a OR b OR ...` by computing bm25() for every row that holds any
 query term; a question names common terms ("empresas", "desarrollo"), so at
-1M chunks that is most of the library, and a query took ~1 s (bench/scale.py).
+100k chunks that is most of the library, and a query took ~180 ms (p50,
+bench/scale.py), growing with the library.
 Here each term keeps its chunks with their BM25 weights precomputed (the
 `bm25s` approach), so a query adds up the postings of its own terms: the same
-scores as FTS5's bm25() (same k1, b and idf), in a few milliseconds.
+scores as FTS5's bm25() (same k1, b and idf), in ~3 ms at 100k chunks.
 
 Like the FAISS file it is a cache of the SQLite store: saved beside it as
 `lexical.npz` with the generation it matches, rebuilt from the analysed texts
@@ -23,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 LEXICAL_FILE = "lexical.npz"
-SPARSE_MIN = 50_000  # chunks; below, FTS5's bm25() is fast enough (under ~10 ms)
+SPARSE_MIN = 20_000  # chunks; below, FTS5's bm25() is fast enough (p50 16 ms at 10k)
 SPARSE_MIN_ENV = "KB_SPARSE_MIN"  # override, for tests and benchmarks
 K1, B = 1.2, 0.75  # FTS5's bm25() defaults
 _BATCH = 20_000  # chunks per counting step: bounds the memory of the build

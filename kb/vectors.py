@@ -10,8 +10,8 @@ the `nprobe` nearest lists with exact scores). IVF keeps what the product
 needs from the flat index: removal by id, search restricted to allowed ids,
 and the stored vectors themselves (so a small allowed set is searched exactly).
 Measured on 1M clustered e5-like vectors (bench/scale.py, 2 shared cores):
-nprobe 16 of 1000 lists gives recall@10 0.99 against exact search at
-p50 1.4 ms / p95 19 ms per query; nprobe 32 buys 0.998 at ~10x the latency.
+nprobe 16 of ~1000 lists gives recall@10 0.99-0.996 against exact search at
+p50 ~2 ms per query; nprobe 32 buys 0.998 at ~10x the latency.
 """
 
 from __future__ import annotations

@@ -172,8 +172,6 @@ def _recall(found: np.ndarray, truth: np.ndarray) -> float:
 
 
 def run_size(size: int, rounds: int, directory: Path) -> dict:
-    import faiss
-
     from scale_seed import load_seed  # bench/ is on sys.path when this script runs
     from kb import vectors as vector_module
     from kb.index import KnowledgeBase
@@ -231,7 +229,8 @@ def run_size(size: int, rounds: int, directory: Path) -> dict:
         times.append((time.perf_counter() - t) * 1000)
     result["lexical_fts5_p50_ms"], result["lexical_fts5_p95_ms"] = _percentiles(times)
     # Peak of a process that ingests and then searches: the build's and this one's.
-    result["peak_rss_mb"] = max(result["build_rss_mb"], round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
+    peak_here = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    result["peak_rss_mb"] = max(result["build_rss_mb"], peak_here)
 
     # Recall@10 of the product's index against exact search over the same vectors.
     ids, matrix = kb.store.all_vectors(model.dimension)
@@ -240,7 +239,7 @@ def run_size(size: int, rounds: int, directory: Path) -> dict:
                               RECALL_QUERIES - len(query_vectors), 2 * NOISE)
     probe = np.concatenate([query_vectors, perturbed])
     result["recall_at_10"] = round(_recall(kb.vectors.search(probe, 10)[1], _exact(matrix, ids, probe)), 4)
-    result["nlist"] = _nlist(kb.vectors)
+    result["nlist"] = kb.vectors.nlist
     result["nprobe"] = vector_module.NPROBE if kb.vectors.kind == "ivf" else None
     # Concept tagging, left out of the build: its cost per chunk on a sample.
     sample = [text for _, text in kb.store.chunk_texts(kb.store.documents()[0].doc_id)][:100]
@@ -294,13 +293,6 @@ def _exact(matrix: np.ndarray, ids: np.ndarray, queries: np.ndarray) -> np.ndarr
     flat = faiss.IndexFlatIP(matrix.shape[1])
     flat.add(matrix)
     return ids[flat.search(np.ascontiguousarray(queries, dtype=np.float32), 10)[1]]
-
-
-def _nlist(vectors) -> int | None:
-    import faiss
-
-    index = faiss.downcast_index(vectors._index)
-    return int(index.nlist) if vectors.kind == "ivf" else None
 
 
 # driver -------------------------------------------------------------------------------

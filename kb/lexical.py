@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,8 +96,8 @@ def load(directory: Path) -> SparseBM25 | None:
             return SparseBM25(data["ids"], {w: i for i, w in enumerate(words.split("\n"))} if words else {},
                               data["indptr"], data["rows"], data["weights"], generation,
                               data["analyzer"].tobytes().decode("utf-8"))
-    except (OSError, KeyError, ValueError):
-        return None
+    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile):
+        return None  # missing or damaged: the caller rebuilds it from SQLite
 
 
 def build(texts, generation: int, analyzer: str) -> SparseBM25:

@@ -95,6 +95,12 @@ class VectorIndex:
         """"flat" (exact) or "ivf" (approximate)."""
         return "ivf" if _ivf_of(self._index) is not None else "flat"
 
+    @property
+    def nlist(self) -> int | None:
+        """Lists of an IVF index (None when exact)."""
+        ivf = _ivf_of(self._index)
+        return int(ivf.nlist) if ivf is not None else None
+
     @classmethod
     def open(cls, directory: str | Path, model: ModelInfo | None = None) -> VectorIndex:
         """Load an index; with `model`, refuse it unless it was built by that model."""
@@ -184,8 +190,8 @@ class VectorIndex:
         from faiss.contrib.inspect_tools import get_invlist
 
         parts = [get_invlist(ivf.invlists, i) for i in range(ivf.nlist)]
-        ids = np.concatenate([p[0] for p in parts] or [np.zeros(0, np.int64)]).astype(np.int64)
-        vectors = np.concatenate([p[1].view(np.float32).reshape(-1, d) for p in parts] or [np.zeros((0, d), np.float32)])
+        ids = np.concatenate([p[0] for p in parts]).astype(np.int64)
+        vectors = np.concatenate([p[1].view(np.float32).reshape(-1, d) for p in parts])
         return ids, vectors
 
     def save(self) -> None:

@@ -141,6 +141,11 @@ def test_large_library_searches_through_the_saved_bm25_index(indexed, monkeypatc
         indexed.bump_generation()
     assert indexed.sparse_lexical().generation == indexed.generation
     assert lexical.load(indexed.directory).generation == indexed.generation
+    # A damaged file is rebuilt too, never a crash.
+    (indexed.directory / lexical.LEXICAL_FILE).write_bytes(b"PK\x03\x04 basura")
+    indexed._sparse = None
+    hits = search(indexed, FakeEmbedder(), QUERIES[0], k=5, mode="lexical")
+    assert [h.chunk.chunk_id for h in hits] == before[QUERIES[0]]
     monkeypatch.delenv(lexical.SPARSE_MIN_ENV)
     indexed._sparse = None
     assert indexed.sparse_lexical() is None

@@ -136,9 +136,19 @@ def build(texts, generation: int, analyzer: str) -> SparseBM25:
     # FTS5's idf, with its floor for terms in more than half the chunks.
     idf = np.log((count - df + 0.5) / (df + 0.5))
     idf = np.where(idf <= 0, 1e-6, idf).astype(np.float32)
-    norm = K1 * (1 - B + B * length[rows] / max(float(length.mean()) if count else 1.0, 1e-9))
-    weights = (idf[terms] * tf * (K1 + 1) / (tf + norm)).astype(np.float32)
+    # weight = idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * length / mean length)),
+    # computed in place: at 1M chunks each temporary is ~400 MB.
+    denominator = length[rows]
+    denominator *= K1 * B / max(float(length.mean()) if count else 1.0, 1e-9)
+    denominator += K1 * (1 - B)
+    denominator += tf
+    weights = tf
+    weights *= K1 + 1
+    weights /= denominator
+    del denominator
+    weights *= idf[terms]
     order = np.argsort(terms, kind="stable")
+    del terms
     indptr = np.concatenate([[0], np.cumsum(df)]).astype(np.int64)
     return SparseBM25(np.asarray(ids, dtype=np.int64), vocabulary, indptr, rows[order], weights[order],
                       generation, analyzer)

@@ -133,8 +133,9 @@ class VectorIndex:
         ivf = _ivf_of(self._index)
         if total > exact_max() and (ivf is None or total > GROWTH * ivf.nlist ** 2):
             # Crossing the threshold (or outgrowing the lists): retrain over everything.
-            old_ids, old_vectors = self._contents()
-            self._index = _ivf(np.concatenate([old_ids, ids]), np.concatenate([old_vectors, vectors]))
+            old = self._contents()
+            self._index = None  # freed before the new index fills: at 1M this halves the peak memory
+            self._index = _ivf([old, (ids, vectors)])
         else:
             self._index.add_with_ids(vectors, ids)
 
@@ -214,20 +215,24 @@ def _flat(dimension: int):
     return faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
 
 
-def _ivf(ids: np.ndarray, vectors: np.ndarray):
-    """An IVF-Flat index over `vectors`, trained on a fixed-seed sample of them."""
+def _ivf(parts: list[tuple[np.ndarray, np.ndarray]]):
+    """An IVF-Flat index over the (ids, vectors) parts, trained on a fixed-seed sample of them."""
     faiss = _faiss()
-    count, dimension = vectors.shape
+    dimension = parts[0][1].shape[1]
+    count = sum(len(ids) for ids, _ in parts)
     nlist = nlist_for(count)
     index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dimension), dimension, nlist, faiss.METRIC_INNER_PRODUCT)
-    sample = min(count, nlist * TRAIN_PER_LIST)
-    rows = np.sort(np.random.default_rng(0).choice(count, sample, replace=False))
+    rows = np.sort(np.random.default_rng(0).choice(count, min(count, nlist * TRAIN_PER_LIST), replace=False))
+    offsets = np.cumsum([0] + [len(ids) for ids, _ in parts])
+    sample = np.concatenate([vectors[rows[(rows >= start) & (rows < end)] - start]
+                             for (_, vectors), start, end in zip(parts, offsets, offsets[1:])])
     index.cp.max_points_per_centroid = TRAIN_PER_LIST
     index.cp.min_points_per_centroid = 1  # small indexes (tests) train on what they have, silently
-    index.train(np.ascontiguousarray(vectors[rows]))
+    index.train(np.ascontiguousarray(sample))
     # A hashtable from id to vector: allowed-id searches read vectors by id, and removal keeps it in step.
     index.set_direct_map_type(faiss.DirectMap.Hashtable)
-    index.add_with_ids(np.ascontiguousarray(vectors), ids)
+    for ids, vectors in parts:
+        index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), np.asarray(ids, dtype=np.int64))
     return index
 
 

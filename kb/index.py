@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kb import config
 from kb.errors import ModelMismatchError
@@ -17,6 +18,9 @@ from kb.model import ModelInfo
 from kb.store import Store
 from kb.taxonomy import Taxonomy, load_taxonomy
 from kb.vectors import VectorIndex, check_same_model
+
+if TYPE_CHECKING:
+    from kb.lexical import SparseBM25
 
 
 def index_dir(explicit: str | os.PathLike | None = None) -> Path:
@@ -39,7 +43,7 @@ class KnowledgeBase:
         self.taxonomy = taxonomy or load_taxonomy(self.directory)
         self._tagger = None
         self._totals: dict[str, int] | None = None
-        self._sparse: tuple[int, object] | None = None  # (generation, kb.lexical.SparseBM25 or None)
+        self._sparse: tuple[int, SparseBM25 | None] | None = None  # (generation it matches, index)
         self._reanalyze_if_changed()
         self.retag_if_changed()
 
@@ -126,7 +130,7 @@ class KnowledgeBase:
         vectors.save()
         return vectors
 
-    def sparse_lexical(self):
+    def sparse_lexical(self) -> SparseBM25 | None:
         """The in-memory BM25 index (kb.lexical) of a large library, loaded or rebuilt
         to match the store; None when the library is small enough for FTS5."""
         from kb import analysis, lexical

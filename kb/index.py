@@ -16,6 +16,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kb import config
 from kb.errors import KBError, ModelMismatchError
@@ -23,6 +24,9 @@ from kb.model import ModelInfo
 from kb.store import Store
 from kb.taxonomy import Taxonomy, load_taxonomy
 from kb.vectors import VectorIndex, check_same_model
+
+if TYPE_CHECKING:
+    from kb.lexical import SparseBM25
 
 
 def index_dir(explicit: str | os.PathLike | None = None) -> Path:
@@ -48,6 +52,7 @@ class KnowledgeBase:
         self.taxonomy = taxonomy or load_taxonomy(self.directory)
         self._tagger = None
         self._totals: dict[str, int] | None = None
+        self._sparse: tuple[int, SparseBM25 | None] | None = None  # (generation it matches, index)
         self._reanalyze_if_changed()
         self.retag_if_changed()
 
@@ -160,6 +165,22 @@ class KnowledgeBase:
         self._vectors_behind = False
         return self.vectors
 
+    def sparse_lexical(self) -> SparseBM25 | None:
+        """The in-memory BM25 index (kb.lexical) of a large library, loaded or rebuilt
+        to match the store; None when the library is small enough for FTS5."""
+        from kb import analysis, lexical
+
+        generation = self.generation
+        if self._sparse is None or self._sparse[0] != generation:
+            index = None
+            if self.store.chunk_count() >= lexical.sparse_min():
+                index = lexical.load(self.directory)
+                if index is None or index.generation != generation or index.analyzer != analysis.VERSION:
+                    index = lexical.build(self.store.analyzed_texts(), generation, analysis.VERSION)
+                    index.save(self.directory)
+            self._sparse = (generation, index)
+        return self._sparse[1]
+
     def save_vectors(self) -> None:
         if self._vectors_behind or self.vectors.generation != self.generation:
             self.rebuild_vectors()
@@ -177,8 +198,7 @@ def build_vectors(store: Store, model: ModelInfo, directory: Path) -> VectorInde
     if missing:
         raise KBError(f"{directory}: {missing} fragmentos no tienen su vector guardado; ejecute `kb doctor --repair`, "
                       "que los calcula de nuevo desde su texto.")
-    vectors = VectorIndex.create(directory, model)
-    if len(ids):
-        vectors.add(ids, matrix, model)
+    # Exact or approximate by the number of chunks (kb.vectors.exact_max).
+    vectors = VectorIndex.build(directory, model, ids, matrix)
     vectors.generation = generation
     return vectors

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kb.analysis import fts_query
+from kb.analysis import fts_query, terms
 from kb.catalog import DocumentMeta
 from kb.citations import locator, short_citation
 from kb.index import KnowledgeBase
@@ -73,6 +73,10 @@ def fuse(rankings: list[list[int]], *, k: int = RRF_K, weights: list[float] | No
 
 
 def lexical_ranking(kb: KnowledgeBase, query: str, limit: int, filters: Filters | None) -> list[tuple[int, float]]:
+    sparse = kb.sparse_lexical()
+    if sparse is not None:  # a large library: FTS5 would score every chunk with a common term
+        allowed = kb.store.chunk_ids(filters) if filters else None
+        return sparse.search(terms(query), limit, allowed) if allowed is None or allowed else []
     match = fts_query(query)
     return kb.store.lexical(match, limit, filters) if match else []
 

@@ -335,6 +335,10 @@ class Store:
         vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), dimension)
         return ids, vectors
 
+    def analyzed_texts(self) -> Iterator[tuple[int, str]]:
+        """(row id, analysed text) of every chunk in id order, streamed (kb.lexical builds from it)."""
+        yield from self.db.execute("SELECT id, analyzed FROM chunks ORDER BY id")
+
     def lexical(self, match: str, limit: int, filters: Filters | None = None) -> list[tuple[int, float]]:
         """(chunk row id, score) for an FTS5 MATCH expression, best first (score = -bm25)."""
         where, params = _filter_sql(filters)

@@ -321,9 +321,17 @@ def ingest_bad(kb, name: str, data: bytes):
 @given(cut=st.floats(0, 1, exclude_max=True))
 @example(cut=0.0)
 @example(cut=0.5)
+@example(cut=0.0703125)  # inside the first page: MuPDF opened it, then page_count raised RuntimeError
 def test_a_truncated_pdf_fails_alone(library, sample_pdf, cut):
     result = ingest_bad(library, "cortado.pdf", sample_pdf[: int(len(sample_pdf) * cut)])
     assert result.status == "failed"
+
+
+def test_a_pdf_cut_after_its_page_tree_fails_with_its_reason(library, sample_pdf):
+    # Found by the property above: the whole ingest stopped on "RuntimeError: code=7".
+    cut = sample_pdf.index(b"3 0 obj")
+    result = ingest_bad(library, "cortado.pdf", sample_pdf[:cut])
+    assert result.status == "failed" and "PDF dañado o truncado" in result.reason
 
 
 @SLOW

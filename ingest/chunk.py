@@ -157,7 +157,9 @@ def chunk_pages(doc_id: str, pages: list[CleanPage], *, min_words: int = 120, ma
         new_section = bool(current) and unit.section != current[-1].section
         if fresh and (size + unit.words > max_words or (new_section and size >= min_words // 2)):
             close(carry=not new_section)
-        elif not fresh and (new_section or size + unit.words > max_words):
+            size = sum(u.words for u in current)
+        # Also right after a close: the carried sentence plus this one may not fit either.
+        if not fresh and (new_section or size + unit.words > max_words):
             current = []  # the carried sentence would push this chunk past max_words
         current.append(unit)
         fresh += unit.words

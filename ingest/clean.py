@@ -48,7 +48,6 @@ _HYPHEN_VARIANTS = str.maketrans({"\u2010": "-", "\u2011": "-"})
 
 def normalize_unicode(text: str) -> str:
     """NFC, ligatures expanded, soft hyphens removed, one kind of space, no control chars."""
-    text = unicodedata.normalize("NFC", text)
     text = text.translate(_LIGATURE_TABLE).translate(_HYPHEN_VARIANTS)
     text = _LINE_BREAKS.sub("\n", text)
     text = _SOFT_HYPHEN_BREAK.sub("", text)
@@ -62,7 +61,9 @@ def normalize_unicode(text: str) -> str:
             continue
         else:
             out.append(ch)
-    return "".join(out)
+    # Composed last: an expanded ligature or a dropped zero-width character can
+    # leave a letter next to its accent ("ﬁ\u0301" -> "fí").
+    return unicodedata.normalize("NFC", "".join(out))
 
 
 # --------------------------------------------------------------------------

@@ -77,18 +77,32 @@ def open_pdf(path: Path, verb: str = "leer") -> pymupdf.Document:
 def _extract_pdf(path: Path) -> Extracted:
     doc = open_pdf(path)
     with doc:
-        if doc.page_count == 0:
+        try:
+            # A file cut right after its page tree opens, then fails here:
+            # "code=7: Invalid number of pages".
+            page_count = doc.page_count
+        except Exception as exc:
+            raise _error(path, f"PDF dañado o truncado ({exc})") from exc
+        if page_count == 0:
             raise _error(path, "PDF dañado o truncado (no contiene ninguna página)")
         if doc.is_repaired and not _has_eof_marker(path):
             # MuPDF rebuilds a cut-off file and serves the surviving pages, the
             # rest come out blank; ingesting that would pass half a document off
             # as whole, and the blank pages as pages without a text layer.
             raise _error(path, "PDF dañado o truncado (el archivo está incompleto: falta su final)")
-        pages = [_read_page(doc, index) for index in range(doc.page_count)]
-        metadata = {key: value for key, value in (doc.metadata or {}).items()
-                    if isinstance(value, str) and value.strip()}
+        pages = [_read_page(doc, index) for index in range(page_count)]
+        metadata = _metadata(doc)
         title = _title_guess(doc)
     return Extracted(path=path, kind="pdf", pages=pages, metadata=metadata, title_guess=title)
+
+
+def _metadata(doc: pymupdf.Document) -> dict[str, str]:
+    # Metadata is a nicety: a damaged Info dictionary must not cost the text.
+    try:
+        items = (doc.metadata or {}).items()
+    except Exception:
+        return {}
+    return {key: value for key, value in items if isinstance(value, str) and value.strip()}
 
 
 def _title_guess(doc: pymupdf.Document) -> str | None:

@@ -3,20 +3,29 @@
 Each document is written in one transaction (old version out, new one in), so
 an interruption at any point leaves the previous state fully usable. Progress
 is reported through a callback; this module never prints.
+
+Extraction, cleaning and chunking of the next files run in a producer thread
+while the main thread embeds and stores the current one: the model releases
+the GIL during inference, so the two overlap. Only the main thread touches the
+index; results keep the order of the files.
 """
 
 from __future__ import annotations
 
+import queue
 import re
-from collections.abc import Callable, Iterable
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from ingest.chunk import chunk_pages
+from ingest.chunk import Chunk, chunk_pages
 from ingest.clean import clean_pages, unusable_report
 from ingest.extract import extract
+from ingest.pages import CleanPage, Extracted
 from kb.analysis import analyze
 from kb.catalog import CATALOG_FILE, DocumentMeta, load_catalog, slugify
 from kb.taxonomy import TAXONOMY_FILE
@@ -75,25 +84,48 @@ def discover(paths: Iterable[str | Path]) -> tuple[list[Path], int]:
     return list(dict.fromkeys(p.resolve() if p.exists() else p for p in files)), ignored
 
 
+# Documents prepared ahead of the one being embedded: enough to keep the model
+# busy, few enough that a library of long PDFs does not pile up in memory.
+PREPARED_AHEAD = 2
+
+
+@dataclass
+class _Prepared:
+    """A file read, cleaned and chunked off the main thread, or why it could not be."""
+
+    path: Path
+    sha: str | None = None
+    extracted: Extracted | None = None
+    cleaned: list[CleanPage] | None = None
+    pieces: list[Chunk] | None = None
+    chunked_as: str | None = None  # the doc_id the chunk ids were made with
+    error: Exception | None = None  # raised again on the main thread, as if it happened there
+
+
 def ingest(kb: KnowledgeBase, embedder, paths: Iterable[str | Path], *, prune: bool = False,
            progress: Callable[[Progress], None] = lambda _: None) -> Summary:
     files, ignored = discover(paths)
     summary = Summary(ignored=ignored)
     catalogs: dict[Path, dict[str, DocumentMeta]] = {}
     pages = chunks = 0
+    # Files whose content is stored already are only hashed ahead, not extracted:
+    # re-ingesting an unchanged library must stay instant.
+    stored = {document.sha256 for document in kb.store.documents()}
     try:
-        for done, path in enumerate(files):
-            progress(Progress(done, len(files), pages, chunks, path))
-            try:
-                catalog = catalogs.setdefault(path.parent, load_catalog(path.parent / CATALOG_FILE))
-                result = _ingest_file(kb, embedder, path, catalog.get(path.name))
-            except KBError as error:
-                result = FileResult(path, "failed", reason=str(error))
-            except OSError as error:
-                result = FileResult(path, "failed", reason=f"{path}: no se puede leer ({error.strerror or error})")
-            summary.results.append(result)
-            pages += result.pages
-            chunks += result.chunks
+        with _prepared_ahead(files, stored) as prepared:
+            for done, path in enumerate(files):
+                progress(Progress(done, len(files), pages, chunks, path))
+                ready = next(prepared)
+                try:
+                    catalog = catalogs.setdefault(path.parent, load_catalog(path.parent / CATALOG_FILE))
+                    result = _ingest_file(kb, embedder, ready, catalog.get(path.name))
+                except KBError as error:
+                    result = FileResult(path, "failed", reason=str(error))
+                except OSError as error:
+                    result = FileResult(path, "failed", reason=f"{path}: no se puede leer ({error.strerror or error})")
+                summary.results.append(result)
+                pages += result.pages
+                chunks += result.chunks
         if prune:
             summary.pruned = _prune(kb)
         progress(Progress(len(files), len(files), pages, chunks, None))
@@ -104,9 +136,62 @@ def ingest(kb: KnowledgeBase, embedder, paths: Iterable[str | Path], *, prune: b
     return summary
 
 
-def _ingest_file(kb: KnowledgeBase, embedder, path: Path, meta: DocumentMeta | None) -> FileResult:
-    store = kb.store
-    sha = file_sha256(path)
+@contextmanager
+def _prepared_ahead(files: list[Path], stored: set[str]) -> Iterator[Iterator[_Prepared]]:
+    """The files prepared in order by a producer thread, at most PREPARED_AHEAD ahead;
+    leaving the block (normally or by an exception) stops the thread."""
+    ready: queue.Queue[_Prepared] = queue.Queue(maxsize=PREPARED_AHEAD)
+    stop = threading.Event()
+
+    def produce() -> None:
+        for path in files:
+            item = _prepare(path, stored)
+            while not stop.is_set():
+                try:
+                    ready.put(item, timeout=0.1)
+                    break
+                except queue.Full:
+                    continue
+            if stop.is_set():
+                return
+
+    def consume() -> Iterator[_Prepared]:
+        for _ in files:
+            yield ready.get()
+
+    producer = threading.Thread(target=produce, name="kb-ingest-prepare", daemon=True)
+    producer.start()
+    try:
+        yield consume()
+    finally:
+        stop.set()
+        producer.join()
+
+
+def _prepare(path: Path, stored: set[str]) -> _Prepared:
+    """Hash, extract, clean and chunk one file; runs on the producer thread, so it
+    never touches the index (the chunk ids use the file's usual doc_id, checked later)."""
+    prepared = _Prepared(path)
+    try:
+        prepared.sha = file_sha256(path)
+        if prepared.sha not in stored:
+            _read_and_chunk(prepared, slugify(path.name))
+    except Exception as error:  # handed to the main thread, which decides as before
+        prepared.error = error
+    return prepared
+
+
+def _read_and_chunk(prepared: _Prepared, doc_id: str) -> None:
+    prepared.extracted = extract(prepared.path)
+    prepared.cleaned = clean_pages(prepared.extracted.pages)
+    prepared.pieces = chunk_pages(doc_id, prepared.cleaned)
+    prepared.chunked_as = doc_id
+
+
+def _ingest_file(kb: KnowledgeBase, embedder, prepared: _Prepared, meta: DocumentMeta | None) -> FileResult:
+    if prepared.error is not None:
+        raise prepared.error
+    path, sha, store = prepared.path, prepared.sha, kb.store
     same_content = store.document_by_hash(sha)
     if same_content is not None:
         if same_content.path == str(path):
@@ -124,10 +209,14 @@ def _ingest_file(kb: KnowledgeBase, embedder, path: Path, meta: DocumentMeta | N
         return FileResult(path, "unchanged", same_content.doc_id)
     doc_id, previous = _doc_id_for(kb, path)
 
-    extracted = extract(path)
-    cleaned = clean_pages(extracted.pages)
+    if prepared.extracted is None:
+        # Its content was stored when the ingest began, under a version replaced earlier in this run.
+        _read_and_chunk(prepared, doc_id)
+    extracted, cleaned = prepared.extracted, prepared.cleaned
+    pieces = prepared.pieces
+    if prepared.chunked_as != doc_id:  # another file holds the usual name: ids carry the suffix
+        pieces = chunk_pages(doc_id, cleaned)
     report = unusable_report(cleaned)
-    pieces = chunk_pages(doc_id, cleaned)
     if not pieces:
         # Nothing citable (an image-only PDF, a blank page): report it, store nothing.
         return FileResult(path, "failed", reason=f"{path}: {report or 'no contiene texto'}")

@@ -249,3 +249,87 @@ def test_password_protected_pdf_fails_alone(kb, tmp_path, corpus):
     failed = [r for r in summary.results if r.status == "failed"]
     assert [r.reason for r in failed] == [f"{locked}: PDF protegido con contraseña; no se puede leer sin ella"]
     assert summary.count("indexed") == 1
+
+
+# --- Extraction overlapped with embedding ------------------------------------
+
+
+def test_overlapped_ingest_stores_what_each_file_gives_on_its_own(kb, corpus, tmp_path):
+    import pymupdf
+
+    from ingest.chunk import chunk_pages
+    from ingest.clean import clean_pages
+    from ingest.extract import extract
+
+    pdf = tmp_path / "informe.pdf"
+    doc = pymupdf.open()
+    for n in range(3):
+        doc.new_page().insert_textbox(pymupdf.Rect(72, 72, 520, 760), f"Sección {n}. La cooperativa agrícola. " * 40)
+    doc.save(pdf)
+    files = sorted(corpus.glob("*.txt")) + [pdf]
+    summary = ingest(kb, FakeEmbedder(), files)
+
+    assert [r.path for r in summary.results] == files  # results in file order
+    reference = FakeEmbedder()
+    for path, result in zip(files, summary.results):
+        expected = chunk_pages(result.doc_id, clean_pages(extract(path).pages))
+        stored = kb.store.vectors_of(result.doc_id, FAKE_MODEL.dimension)
+        assert [text for _, text in kb.store.chunk_texts(result.doc_id)] == [c.text for c in expected]
+        assert set(stored) == {c.chunk_id for c in expected}
+        vectors = reference.encode_passages([c.text for c in expected])
+        for chunk, vector in zip(expected, vectors):
+            assert (stored[chunk.chunk_id] == vector).all()
+
+
+def test_unchanged_files_are_not_extracted_again(kb, corpus, monkeypatch):
+    import ingest.pipeline as pipeline
+
+    ingest(kb, FakeEmbedder(), [corpus])
+    extracted = []
+    real_extract = pipeline.extract
+    monkeypatch.setattr(pipeline, "extract", lambda path: extracted.append(path) or real_extract(path))
+    saravi = corpus / "saravi-1998-distritos-mexico.txt"
+    saravi.write_text(saravi.read_text(encoding="utf-8") + "\n\nUn párrafo nuevo.", encoding="utf-8")
+    summary = ingest(kb, FakeEmbedder(), [corpus])
+    assert summary.count("unchanged") == 4 and summary.count("replaced") == 1
+    assert extracted == [saravi]
+
+
+def test_a_file_named_like_another_gets_its_own_chunk_ids(kb, corpus, tmp_path):
+    other = tmp_path / "otra" / "saravi-1998-distritos-mexico.txt"
+    other.parent.mkdir()
+    other.write_text("Otro texto. El distrito industrial de Prato y sus empresas.", encoding="utf-8")
+    summary = ingest(kb, FakeEmbedder(), [corpus / other.name, other])
+    assert [r.doc_id for r in summary.results] == ["saravi-1998-distritos-mexico", "saravi-1998-distritos-mexico-2"]
+    ids = kb.store.vectors_of("saravi-1998-distritos-mexico-2", FAKE_MODEL.dimension)
+    assert ids and all(i.startswith("saravi-1998-distritos-mexico-2:") for i in ids)
+
+
+def test_content_freed_earlier_in_the_same_run_is_indexed(kb, tmp_path):
+    # b.txt holds a.txt's old text: stored when the run began, gone once a.txt is replaced.
+    folder = tmp_path / "notas"
+    folder.mkdir()
+    old = "El distrito industrial. Cooperación entre empresas del territorio."
+    (folder / "a.txt").write_text(old, encoding="utf-8")
+    ingest(kb, FakeEmbedder(), [folder])
+    (folder / "a.txt").write_text("Texto nuevo sobre cooperativas agrícolas.", encoding="utf-8")
+    (folder / "b.txt").write_text(old, encoding="utf-8")
+    summary = ingest(kb, FakeEmbedder(), [folder])
+    assert [(r.path.name, r.status) for r in summary.results] == [("a.txt", "replaced"), ("b.txt", "indexed")]
+    assert [text for _, text in kb.store.chunk_texts("b")] == [old]
+
+
+def test_an_error_stops_the_reader_thread_too(kb, corpus, monkeypatch):
+    import threading
+
+    import kb.store as store_module
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("corte de luz")
+
+    monkeypatch.setattr(store_module.Store, "insert_chunks", boom)
+    progress = []
+    with pytest.raises(RuntimeError):
+        ingest(kb, FakeEmbedder(), [corpus], progress=progress.append)
+    assert len(progress) == 1  # stopped at the first file
+    assert not [t for t in threading.enumerate() if t.name == "kb-ingest-prepare"]

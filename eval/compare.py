@@ -33,9 +33,11 @@ def alnum(text: str) -> str:
     return re.sub(r"[\W_]+", "", text.lower())
 
 
-def cell_key(preset: str, aspect: str, column_kind: str, column: str, doc_id: str, sentence: str) -> tuple:
-    # A document column is its document, whatever label it was shown under.
-    return preset, aspect, doc_id if column_kind == "document" else column, doc_id, alnum(sentence)[:120]
+def cell_key(cell: dict) -> tuple:
+    """What identifies a judged or a shown cell (both carry these fields); a document
+    column is its document, whatever label it was shown under."""
+    column = cell["doc_id"] if cell["column_kind"] == "document" else cell["column"]
+    return cell["preset"], cell["aspect"], column, cell["doc_id"], alnum(cell["sentence"])[:120]
 
 
 def fomin_check(kb, embedder) -> dict:
@@ -77,18 +79,16 @@ def preset_cells(kb, embedder, threshold: float) -> list[dict]:
 
 
 def cell_sweep(kb, embedder, judged: list[dict]) -> tuple[dict, list[dict]]:
-    labels = {cell_key(j["preset"], j["aspect"], j["column_kind"], j["column"], j["doc_id"], j["sentence"]): j["label"]
-              for j in judged}
+    labels = {cell_key(j): j["label"] for j in judged}
     out, unjudged = {}, {}
     for threshold in SWEEP:
         cells = preset_cells(kb, embedder, threshold)
         shown = [c for c in cells if c is not None]
-        verdicts = [labels.get(cell_key(c["preset"], c["aspect"], c["column_kind"], c["column"], c["doc_id"],
-                                        c["sentence"])) for c in shown]
-        for cell, verdict in zip(shown, verdicts):
+        keys = [cell_key(c) for c in shown]
+        verdicts = [labels.get(key) for key in keys]
+        for key, cell, verdict in zip(keys, shown, verdicts):
             if verdict is None:
-                unjudged.setdefault(cell_key(cell["preset"], cell["aspect"], cell["column_kind"], cell["column"],
-                                             cell["doc_id"], cell["sentence"]), cell)
+                unjudged.setdefault(key, cell)
         known = [v for v in verdicts if v is not None]
         out[str(threshold)] = {"cells": len(cells), "shown": len(shown), "judged": len(known),
                                "unjudged": len(shown) - len(known),

@@ -140,24 +140,25 @@ class KnowledgeBase:
             yield
 
     def _vectors_at(self, generation: int) -> VectorIndex:
-        try:
-            vectors = VectorIndex.open(self.directory, self.model)
-            if vectors.generation == generation:
-                return vectors
-        except (FileNotFoundError, ValueError, RuntimeError, ModelMismatchError):
-            pass  # missing, unreadable or foreign cache: build from SQLite below
-        return build_vectors(self.store, self.model, self.directory)
+        saved = self._saved_vectors(generation)
+        # (not `or`: an empty index has len 0 and is falsy)
+        return saved if saved is not None else build_vectors(self.store, self.model, self.directory)
 
     def _load_vectors(self) -> VectorIndex:
         with self.store.snapshot():
             generation, count = self.generation, self.store.chunk_count()
+        saved = self._saved_vectors(generation, count)
+        return saved if saved is not None else self.rebuild_vectors()
+
+    def _saved_vectors(self, generation: int, count: int | None = None) -> VectorIndex | None:
+        """The saved FAISS cache if it matches `generation` (and holds `count` vectors)."""
         try:
             vectors = VectorIndex.open(self.directory, self.model)
-            if vectors.generation == generation and len(vectors) == count:
-                return vectors
         except (FileNotFoundError, ValueError, RuntimeError, ModelMismatchError):
-            pass  # missing, unreadable or foreign cache: rebuild below from SQLite
-        return self.rebuild_vectors()
+            return None  # missing, unreadable or foreign cache: the caller builds from SQLite
+        if vectors.generation == generation and (count is None or len(vectors) == count):
+            return vectors
+        return None
 
     def rebuild_vectors(self) -> VectorIndex:
         self.vectors = build_vectors(self.store, self.model, self.directory)

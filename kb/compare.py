@@ -30,8 +30,10 @@ from kb.store import ChunkRow, Filters
 THRESHOLD = 0.84
 FLOOR = 0.8  # passages under this cosine are never candidates
 CANDIDATES = 12  # passages per cell (three times as many for a framework column)
-COLUMN_BONUS = 0.5  # a key sentence that names its column's subject and no other column's
-UNSPECIFIC_PENALTY = 0.75  # one that also names another column's
+# A cell speaks for its column: a sentence that speaks for another column too ("En
+# ambos casos el sector…") is quoted only when no candidate speaks for this one alone
+# (1.0 is more than any difference of cosines between candidates).
+SHARED_PENALTY = 1.0
 CUE_WEIGHT = 0.5  # per cue of the aspect the sentence names (a rarer word weighs more), up to two
 NEIGHBOURS = 2  # sentences after one naming the aspect that may state it without naming it
 MIN_WORDS, MAX_WORDS = 5, 80  # a quotable sentence: not a heading, not a flattened list
@@ -48,6 +50,9 @@ GENERIC = frozenset(terms("""papel rol función importancia relación relaciones
     empresa actores actor utilizan estudiar estudio entiende atribuye"""))
 # Words of an aspect asking what something is; its answers rarely use them.
 DEFINITION = frozenset(terms("definición define definen"))
+_WORD = re.compile(r"\w+")
+# "En ambos casos…", "ambas formas…": a statement about every column, not one.
+BOTH = re.compile(r"\bamb[oa]s\b", re.IGNORECASE)
 # "El distrito es una entidad…", "Los clusters son concentraciones…", "X se define como…":
 # a copula or defining verb within the sentence's first words.
 DEFINES = re.compile(r"^\W*(?:\S+\s+){1,6}?(?:es|son|se\s+definen?|se\s+entienden?|constituyen?|consisten?)\s",
@@ -161,7 +166,8 @@ def _compare(kb: KnowledgeBase, embedder, columns: list[Column], aspects: list[A
                 if chunk is None:  # gone mid-ingest: see search._ranked_hits
                     continue
                 doc_pages = pages.setdefault(chunk.doc_id, kb.store.pages(chunk.doc_id))
-                options += [_Option(float(score) + SENTENCE_WEIGHT * quote.value, float(score), chunk, quote)
+                options += [_Option(float(score) + SENTENCE_WEIGHT * quote.value - SHARED_PENALTY * quote.shared,
+                                    float(score), chunk, quote)
                             for quote in _quotes(kb, chunk, aspects[i], cues[i], subjects[j], others, doc_pages)]
             ranked.append(sorted(options, key=lambda o: -o.rank))
         for i, option in enumerate(_assign(ranked)):
@@ -191,6 +197,7 @@ class _Quote:
     sentence: str  # verbatim from the page
     page: int | None
     value: float
+    shared: bool = False  # also names another column's subject
 
 
 @dataclass(frozen=True)
@@ -290,6 +297,13 @@ class _Subject:
     def named_in(self, stems: set[str], evidence: set[str]) -> bool:
         return bool(self.concepts & evidence) or (self.head is not None and self.head in stems)
 
+    def first(self, text: str, evidence: dict[str, int]) -> int:
+        """Where `text` first names the subject (len(text) when it does not)."""
+        at = [evidence[c] for c in self.concepts & evidence.keys()]
+        if self.head is not None:
+            at += [m.start() for m in _WORD.finditer(text) if terms(m.group()) == [self.head]][:1]
+        return min(at, default=len(text))
+
 
 def _subject(kb: KnowledgeBase, column: Column) -> _Subject | None:
     if column.kind == "document":
@@ -301,49 +315,51 @@ def _subject(kb: KnowledgeBase, column: Column) -> _Subject | None:
 
 
 def _quotable(sentence: str) -> bool:
-    """A sentence that can stand in a cell: not a heading, caption or footnote, not a
-    flattened list, and not the tail of a sentence cut by a page or column break."""
-    body = sentence.lstrip(BULLETS)
+    """A sentence that can stand in a cell: a whole one (a list item may end in a
+    semicolon), not a heading, caption or footnote, and not a flattened list. A cut
+    sentence would misquote its source."""
+    body = sentence.lstrip(BULLETS).rstrip()
     return (MIN_WORDS <= len(sentence.split()) <= MAX_WORDS and not FOOTNOTE.match(sentence)
-            and not CAPTION.match(body) and not body[:1].islower())
+            and not CAPTION.match(body) and not body[:1].islower()
+            and (COMPLETE.search(body) is not None or body.endswith(";")))
 
 
 def _quotes(kb: KnowledgeBase, chunk: ChunkRow, aspect: Aspect, cues: _Cues, own: _Subject | None,
             others: list[_Subject], pages: list) -> list[_Quote]:
     """The passage's sentences that name the aspect (and, in a framework or concept
     column, the column's subject), best first, each located in its page."""
-    spans = [(s, e) for s, e in sentences(chunk.text) if _quotable(chunk.text[s:e])]
-    if not spans:
+    spans = sentences(chunk.text)
+    quotable = [_quotable(chunk.text[s:e]) for s, e in spans]
+    if not any(quotable):
         return []
     evidence = kb.store.evidence(chunk.id)
-    concepts = [{c for c, _, a, b, _ in evidence if a < e and s < b} for s, e in spans]
-    # Words naming a column's subject say nothing of the aspect: every sentence of the
-    # column names its own, and naming another's does not make a sentence relevant here.
-    query = set(terms(aspect.question)) - {s.head for s in (own, *others) if s is not None}
+    # Each concept the sentence names, with where it first does so.
+    named = [{c: max(a - s, 0) for c, _, a, b, _ in sorted(evidence, key=lambda x: -x[2]) if a < e and s < b}
+             for s, e in spans]
+    concepts = [set(n) for n in named]
     stems = [set(terms(chunk.text[s:e])) for s, e in spans]
-    df = {t: sum(t in s for s in stems) for t in query}
-    idf = {t: math.log(1 + len(spans) / d) for t, d in df.items() if d}
     quotes = []
     found = [cues.count(chunk.text[s:e], stems[k], concepts[k]) for k, (s, e) in enumerate(spans)]
     for k, (start, end) in enumerate(spans):
-        names_own = own is not None and own.named_in(stems[k], concepts[k])
-        if own is not None and not names_own:
+        if not quotable[k] or (own is not None and not own.named_in(stems[k], concepts[k])):
             continue
         # A sentence names the aspect; in a subject's column, a sentence naming the
-        # subject right after one that names the aspect also states it ("En ambos casos
-        # el sector…. Becattini traslada la atención…"), as a weaker quote.
+        # subject right after a heading or a sentence that names the aspect also states
+        # it ("En ambos casos el sector…. Becattini traslada la atención…").
         if not found[k] and not (own is not None and any(found[max(0, k - NEIGHBOURS):k])):
             continue
-        overlap = sum(idf.get(t, 0.0) for t in stems[k] & query) / (sum(idf.values()) or 1.0)
-        subject = 0.0
-        if own is not None:
-            # A cell speaks for its column: a sentence that also names another column's subject is a weaker quote.
-            subject = -UNSPECIFIC_PENALTY if any(o.named_in(stems[k], concepts[k]) for o in others) else COLUMN_BONUS
-        complete = 0.1 * bool(COMPLETE.search(chunk.text[start:end]))
+        text = chunk.text[start:end]
+        # "En el cluster esta relación no aparece…, como ocurre en el distrito" speaks for
+        # the cluster; "En ambos casos el sector…" and a sentence naming another column
+        # first speak for more than this one.
+        shared = own is not None and any(
+            o.named_in(stems[k], concepts[k])
+            and (BOTH.search(text) is not None or o.first(text, named[k]) < own.first(text, named[k]))
+            for o in others)
         # Earlier sentences state, later ones elaborate.
-        value = overlap + CUE_WEIGHT * min(found[k], 2) + subject + complete - 0.01 * k
-        located = locate(chunk.text[start:end], chunk, pages)
+        value = CUE_WEIGHT * min(found[k], 2) - 0.01 * k
+        located = locate(text, chunk, pages)
         if located:
             index, a, b = located
-            quotes.append(_Quote(pages[index].text[a:b], pages[index].number, value))
+            quotes.append(_Quote(pages[index].text[a:b], pages[index].number, value, shared))
     return sorted(quotes, key=lambda q: -q.value)

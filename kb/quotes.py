@@ -22,12 +22,21 @@ CAPTION = re.compile(r"^(ilustración|gráfico|figura|fig\.|tabla|cuadro|mapa|di
 
 
 def sentences(text: str) -> list[tuple[int, int]]:
-    """Sentence spans of a chunk, never across a paragraph or page break: chunks
-    join pages with a blank line, and a heading before a paragraph has no period."""
+    """Sentence spans of a chunk. A paragraph break ends a sentence (a heading before
+    a paragraph has no period) unless the text before it is unfinished and the text
+    after it goes on in lowercase: extraction leaves blank lines inside sentences
+    ("…en el caso del distrito o de un\n\nagrupamiento territorial…"). A sentence
+    joined across a page break is not found in either page, so it is never quoted."""
     spans, start = [], 0
     for match in [*_PARAGRAPH_BREAK.finditer(text), None]:
         end = match.start() if match else len(text)
-        spans += [(start + s, start + e) for s, e in split_sentences(text[start:end])]
+        for s, e in split_sentences(text[start:end]):
+            s, e = start + s, start + e
+            if spans and spans[-1][1] <= start and not COMPLETE.search(text[spans[-1][0]:spans[-1][1]]) \
+                    and text[s:s + 1].islower():
+                spans[-1] = (spans[-1][0], e)
+            else:
+                spans.append((s, e))
         start = match.end() if match else end
     return spans
 

@@ -1,0 +1,28 @@
+"""Sentences a passage can quote: extraction leaves blank lines inside sentences."""
+
+from kb.quotes import sentences
+
+
+def spans(text: str) -> list[str]:
+    return [text[s:e] for s, e in sentences(text)]
+
+
+def test_a_sentence_cut_by_a_blank_line_is_one_sentence():
+    text = ("En ambos casos el sector constituye una categoría subordinada en el caso del distrito o de un\n\n"
+            "agrupamiento territorial de empresas en el caso del cluster. Porter señala otra cosa.")
+    assert spans(text) == [
+        "En ambos casos el sector constituye una categoría subordinada en el caso del distrito o de un\n\n"
+        "agrupamiento territorial de empresas en el caso del cluster.",
+        "Porter señala otra cosa.",
+    ]
+
+
+def test_a_heading_stays_apart_from_the_paragraph_under_it():
+    text = "C) Métodos utilizados\n\nLos análisis de los distritos son ejercicios minuciosos."
+    assert spans(text) == ["C) Métodos utilizados", "Los análisis de los distritos son ejercicios minuciosos."]
+
+
+def test_a_finished_sentence_is_not_joined_to_a_lowercase_paragraph():
+    text = "El distrito es una entidad socio-territorial.\n\nsegún Becattini, una comunidad de personas."
+    assert spans(text) == ["El distrito es una entidad socio-territorial.",
+                           "según Becattini, una comunidad de personas."]

@@ -123,8 +123,9 @@ def main() -> None:
         mark = "  ← en uso" if float(threshold) == THRESHOLD else ""
         print(f"  umbral {threshold:<5} precisión {m['precision']}  celdas vacías {m['empty_rate']:.3f}  "
               f"sin juzgar {m['unjudged']}{mark}")
+    path = HERE / "results" / "compare-unjudged.jsonl"
+    path.unlink(missing_ok=True)  # a list from an earlier run would be taken for this one's
     if unjudged:
-        path = HERE / "results" / "compare-unjudged.jsonl"
         path.write_text("".join(json.dumps(c, ensure_ascii=False) + "\n" for c in unjudged), encoding="utf-8")
         print(f"{len(unjudged)} celdas mostradas sin juzgar: {path}")
     report = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "threshold": THRESHOLD,

@@ -25,8 +25,8 @@ from kb.store import ChunkRow, Filters
 
 # Cosine of multilingual-e5-small between the aspect's question and the passage a
 # cell would quote, under which the cell stays empty. eval/compare.py sweeps it over
-# the judged cells of eval/compare-cells.jsonl: 0.84 shows 76 % of the cells at
-# precision 0.72; 0.86, 31 % at 0.81.
+# the judged cells of eval/compare-cells.jsonl: 0.84 shows 75 % of the cells at
+# precision 0.70; 0.86, 35 % at 0.72; none, all at 0.66.
 THRESHOLD = 0.84
 FLOOR = 0.8  # passages under this cosine are never candidates
 CANDIDATES = 12  # passages per cell (three times as many for a framework column)
@@ -139,37 +139,9 @@ def compare(kb: KnowledgeBase, embedder, columns: list[Column], aspects: list[As
 def _compare(kb: KnowledgeBase, embedder, columns: list[Column], aspects: list[Aspect], docs: tuple[str, ...],
              threshold: float) -> Table:
     table = Table(columns, aspects, [[None] * len(columns) for _ in aspects])
-    if not columns or not aspects:
-        return table
-    queries = embedder.encode_queries([a.question for a in aspects])
-    subjects = [_subject(kb, column) for column in columns]
-    cues = [_cues(kb, aspect, [s for s in subjects if s is not None]) for aspect in aspects]
-    pages: dict[str, list] = {}
     metas: dict = {}
-    for j, column in enumerate(columns):
-        allowed = kb.store.chunk_ids(_filters(column, docs)) if column.kind != "framework" or docs else None
-        if allowed is not None and not allowed:
-            continue
-        depth = CANDIDATES * (3 if column.kind == "framework" else 1)  # many close passages do not name the framework
-        scores, ids = kb.vectors.search(np.asarray(queries, np.float32),
-                                        min(depth, len(allowed) if allowed is not None else len(kb.vectors)),
-                                        allowed=allowed)
-        others = [subject for k, subject in enumerate(subjects) if k != j and subject is not None]
-        rows = kb.store.chunks({int(i) for i in ids.ravel() if i >= 0})
-        ranked = []
-        for i, (row_ids, row_scores) in enumerate(zip(ids, scores)):
-            options = []
-            for chunk_id, score in zip(row_ids, row_scores):
-                if chunk_id < 0 or score < min(threshold, FLOOR):
-                    continue
-                chunk = rows.get(int(chunk_id))
-                if chunk is None:  # gone mid-ingest: see search._ranked_hits
-                    continue
-                doc_pages = pages.setdefault(chunk.doc_id, kb.store.pages(chunk.doc_id))
-                options += [_Option(float(score) + SENTENCE_WEIGHT * quote.value - SHARED_PENALTY * quote.shared,
-                                    float(score), chunk, quote)
-                            for quote in _quotes(kb, chunk, aspects[i], cues[i], subjects[j], others, doc_pages)]
-            ranked.append(sorted(options, key=lambda o: -o.rank))
+    for j, (column, ranked) in enumerate(zip(columns, _candidates(kb, embedder, columns, aspects, docs,
+                                                                  min(threshold, FLOOR)))):
         for i, option in enumerate(_assign(ranked)):
             # The best quote decides: a weaker passage with a sentence that names the
             # aspect is not evidence enough when it is all there is.
@@ -184,6 +156,52 @@ def _compare(kb: KnowledgeBase, embedder, columns: list[Column], aspects: list[A
     return table
 
 
+def candidates(kb: KnowledgeBase, embedder, columns: list[Column], aspects: list[Aspect], *,
+               docs: tuple[str, ...] = (), floor: float = FLOOR) -> list[list[list[Candidate]]]:
+    """Every quote a cell could show, [column][aspect], best first: what eval/compare_signals.py
+    measures signals of relevance on."""
+    with kb.reading():
+        return _candidates(kb, embedder, columns, aspects, docs, floor)
+
+
+def _candidates(kb: KnowledgeBase, embedder, columns: list[Column], aspects: list[Aspect], docs: tuple[str, ...],
+                floor: float) -> list[list[list[Candidate]]]:
+    if not columns or not aspects:
+        return [[[] for _ in aspects] for _ in columns]
+    queries = embedder.encode_queries([a.question for a in aspects])
+    subjects = [_subject(kb, column) for column in columns]
+    cues = [_cues(kb, aspect, [s for s in subjects if s is not None]) for aspect in aspects]
+    pages: dict[str, list] = {}
+    out = []
+    for j, column in enumerate(columns):
+        allowed = kb.store.chunk_ids(_filters(column, docs)) if column.kind != "framework" or docs else None
+        if allowed is not None and not allowed:
+            out.append([[] for _ in aspects])
+            continue
+        depth = CANDIDATES * (3 if column.kind == "framework" else 1)  # many close passages do not name the framework
+        scores, ids = kb.vectors.search(np.asarray(queries, np.float32),
+                                        min(depth, len(allowed) if allowed is not None else len(kb.vectors)),
+                                        allowed=allowed)
+        others = [subject for k, subject in enumerate(subjects) if k != j and subject is not None]
+        rows = kb.store.chunks({int(i) for i in ids.ravel() if i >= 0})
+        ranked = []
+        for i, (row_ids, row_scores) in enumerate(zip(ids, scores)):
+            options = []
+            for chunk_id, score in zip(row_ids, row_scores):
+                if chunk_id < 0 or score < floor:
+                    continue
+                chunk = rows.get(int(chunk_id))
+                if chunk is None:  # gone mid-ingest: see search._ranked_hits
+                    continue
+                doc_pages = pages.setdefault(chunk.doc_id, kb.store.pages(chunk.doc_id))
+                options += [Candidate(float(score) + SENTENCE_WEIGHT * quote.value - SHARED_PENALTY * quote.shared,
+                                      float(score), chunk, quote)
+                            for quote in _quotes(kb, chunk, aspects[i], cues[i], subjects[j], others, doc_pages)]
+            ranked.append(sorted(options, key=lambda o: -o.rank))
+        out.append(ranked)
+    return out
+
+
 def _filters(column: Column, docs: tuple[str, ...]) -> Filters:
     if column.kind == "document":
         return Filters(doc_ids=(column.id,))
@@ -193,7 +211,7 @@ def _filters(column: Column, docs: tuple[str, ...]) -> Filters:
 
 
 @dataclass(frozen=True)
-class _Quote:
+class Quote:
     sentence: str  # verbatim from the page
     page: int | None
     value: float
@@ -201,21 +219,21 @@ class _Quote:
 
 
 @dataclass(frozen=True)
-class _Option:
+class Candidate:
     rank: float
     score: float  # the passage's cosine, shown in the cell
     chunk: ChunkRow
-    quote: _Quote
+    quote: Quote
 
     @property
     def key(self) -> tuple:
         return self.chunk.doc_id, self.quote.page, self.quote.sentence
 
 
-def _assign(ranked: list[list[_Option]]) -> list[_Option | None]:
+def _assign(ranked: list[list[Candidate]]) -> list[Candidate | None]:
     """One quote per row, best scores first: a sentence quoted in one row is not
     quoted in another unless it is the first choice of both."""
-    chosen: list[_Option | None] = [None] * len(ranked)
+    chosen: list[Candidate | None] = [None] * len(ranked)
     used: dict[tuple, int] = {}
     for _, row, option in sorted(((o.rank, r, o) for r, options in enumerate(ranked) for o in options),
                                  key=lambda item: -item[0]):
@@ -325,7 +343,7 @@ def _quotable(sentence: str) -> bool:
 
 
 def _quotes(kb: KnowledgeBase, chunk: ChunkRow, aspect: Aspect, cues: _Cues, own: _Subject | None,
-            others: list[_Subject], pages: list) -> list[_Quote]:
+            others: list[_Subject], pages: list) -> list[Quote]:
     """The passage's sentences that name the aspect (and, in a framework or concept
     column, the column's subject), best first, each located in its page."""
     spans = sentences(chunk.text)
@@ -361,5 +379,5 @@ def _quotes(kb: KnowledgeBase, chunk: ChunkRow, aspect: Aspect, cues: _Cues, own
         located = locate(text, chunk, pages)
         if located:
             index, a, b = located
-            quotes.append(_Quote(pages[index].text[a:b], pages[index].number, value, shared))
+            quotes.append(Quote(pages[index].text[a:b], pages[index].number, value, shared))
     return sorted(quotes, key=lambda q: -q.value)

@@ -38,3 +38,30 @@ def test_report_is_written_whole_and_metrics_read_alike(tmp_path):
     assert json.loads(out.read_text(encoding="utf-8")) == {"hit_at_1": 0.5}
     assert not list(out.parent.glob("*.tmp"))
     assert format_metrics(metrics([1, None])) == "hit@1 0.500  recall@5 0.500  MRR@10 0.500"
+
+
+def _eval_module(name, monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "eval"))
+    spec = importlib.util.spec_from_file_location(name, ROOT / "eval" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_cell_judgments_are_one_per_cell_and_quote(monkeypatch):
+    compare = _eval_module("compare", monkeypatch)
+    judged = load_set(ROOT / "eval" / "compare-cells.jsonl")
+    keys = [compare.cell_key(j) for j in judged]
+    assert len(set(keys)) == len(keys) and all(isinstance(j["label"], bool) and j["note"] for j in judged)
+
+
+def test_signal_auc_and_logistic_regression(monkeypatch):
+    import numpy as np
+
+    signals = _eval_module("compare_signals", monkeypatch)
+    labels = np.array([True, False, True, False])
+    # Pairs (relevant, irrelevant): 0.9 > 0.1, 0.9 > 0.5, 0.5 > 0.1, and one tie counted half.
+    assert signals.auc(labels, np.array([0.9, 0.1, 0.5, 0.5])) == 3.5 / 4
+    x = np.array([[-2.0], [-1.0], [1.0], [2.0]])
+    w = signals.logistic(x, np.array([0.0, 0.0, 1.0, 1.0]))
+    assert w[0] > 0 and list(np.hstack([x, np.ones((4, 1))]) @ w > 0) == [False, False, True, True]

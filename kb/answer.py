@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 
 from kb.analysis import terms
 from kb.index import KnowledgeBase
-from kb.quotes import CAPTION, COMPLETE, locate, sentences
+from kb.quotes import CAPTION, COMPLETE, glued, locate, sentences
 from kb.search import Hit, expand_query
 
 TOP_HITS = 6  # answers come from the passages a reader sees first
@@ -70,7 +70,7 @@ def extractive_answer(kb: KnowledgeBase, query: str, hits: list[Hit], *, max_sen
             stems = frozenset(terms(text))
             every_sentence.append(stems)
             if (not MIN_WORDS <= len(text.split()) <= MAX_WORDS or not COMPLETE.search(text)
-                    or CAPTION.match(text)):
+                    or CAPTION.match(text) or glued(text)):
                 continue
             concept = any(s < end and start < e for s, e in concept_spans)
             if concept or stems & query_stems:

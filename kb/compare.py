@@ -20,13 +20,13 @@ import numpy as np
 from kb.analysis import terms
 from kb.citations import locator, short_citation
 from kb.index import KnowledgeBase
-from kb.quotes import CAPTION, COMPLETE, FOOTNOTE, locate, sentences
+from kb.quotes import CAPTION, COMPLETE, FOOTNOTE, glued, locate, sentences
 from kb.store import ChunkRow, Filters
 
 # Cosine of multilingual-e5-small between the aspect's question and the passage a
 # cell would quote, under which the cell stays empty. eval/compare.py sweeps it over
-# the judged cells of eval/compare-cells.jsonl: 0.84 shows 75 % of the cells at
-# precision 0.70; 0.86, 35 % at 0.72; none, all at 0.66.
+# the judged cells of eval/compare-cells.jsonl: 0.84 shows 78 % of the cells at
+# precision 0.71; 0.86, 35 % at 0.76; none, all at 0.68.
 THRESHOLD = 0.84
 FLOOR = 0.8  # passages under this cosine are never candidates
 CANDIDATES = 12  # passages per cell (three times as many for a framework column)
@@ -256,8 +256,11 @@ class _Cues:
     concepts: frozenset[str]
     definition: bool = False  # the aspect asks what something is: "X es…", "X se define como…" state it
 
-    def count(self, text: str, stems: set[str], evidence: set[str]) -> float:
-        defines = self.definition and DEFINES.match(text) is not None
+    def count(self, text: str, stems: set[str], evidence: set[str], subject_at: int = 0) -> float:
+        """`subject_at`: where the sentence first names its column's subject (0 in a
+        document column); a definition names what it defines before its verb."""
+        copula = DEFINES.match(text) if self.definition else None
+        defines = copula is not None and subject_at < copula.end()
         prefixes = {w[:FAMILY] for w in stems}
         short = [w for w in stems if len(w) < FAMILY]
         return (sum(weight for cue, weight in zip(self.stems, self.weights)
@@ -338,7 +341,7 @@ def _quotable(sentence: str) -> bool:
     sentence would misquote its source."""
     body = sentence.lstrip(BULLETS).rstrip()
     return (MIN_WORDS <= len(sentence.split()) <= MAX_WORDS and not FOOTNOTE.match(sentence)
-            and not CAPTION.match(body) and not body[:1].islower()
+            and not CAPTION.match(body) and not body[:1].islower() and not glued(body)
             and (COMPLETE.search(body) is not None or body.endswith(";")))
 
 
@@ -357,7 +360,8 @@ def _quotes(kb: KnowledgeBase, chunk: ChunkRow, aspect: Aspect, cues: _Cues, own
     concepts = [set(n) for n in named]
     stems = [set(terms(chunk.text[s:e])) for s, e in spans]
     quotes = []
-    found = [cues.count(chunk.text[s:e], stems[k], concepts[k]) for k, (s, e) in enumerate(spans)]
+    found = [cues.count(chunk.text[s:e], stems[k], concepts[k], own.first(chunk.text[s:e], named[k]) if own else 0)
+             for k, (s, e) in enumerate(spans)]
     for k, (start, end) in enumerate(spans):
         if not quotable[k] or (own is not None and not own.named_in(stems[k], concepts[k])):
             continue

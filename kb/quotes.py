@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from ingest.chunk import split_sentences
+from ingest.chunk import ABBREVIATIONS, split_sentences
 from kb.store import ChunkRow
 
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
@@ -17,8 +17,22 @@ COMPLETE = re.compile(r"[.!?…][»”\"')\]]*\d{0,3}$")
 # A footnote: its number, then its text ("1 Se exponen aquí…").
 FOOTNOTE = re.compile(r"^\d{1,3}\.?\s+[A-ZÁÉÍÓÚÑ]")
 # Captions and source lines describe a figure; they state nothing to quote.
+# A period, then a word in lowercase: the sentence splitter did not end the sentence
+# there, so two pieces of text were glued by extraction ("…de Prato en Italia. de
+# transformación productiva…": a footnote in the middle of a sentence of the body).
+_GLUED = re.compile(r"(\S+)\.\s+[a-záéíóúñü]")
 CAPTION = re.compile(r"^(ilustración|gráfico|figura|fig\.|tabla|cuadro|mapa|diagrama|fuente|nota)\b[^:.]{0,12}[:.]",
                      re.IGNORECASE)
+
+
+def glued(sentence: str) -> bool:
+    """Whether `sentence` is two fragments joined across a footnote or a column: quoting
+    it would put words in the source's mouth that it never wrote together."""
+    for match in _GLUED.finditer(sentence):
+        word = match.group(1).lstrip("(«“\"'").lower()
+        if word not in ABBREVIATIONS and not (len(word) == 1 and word.isalpha()) and "." not in word:
+            return True
+    return False
 
 
 def sentences(text: str) -> list[tuple[int, int]]:

@@ -48,9 +48,10 @@ def test_fomin_table_statements_land_in_their_framework_columns(kb, real_embedde
         district, cluster = sides(k)
         right.append(row[0] is not None and alnum(row[0].sentence)[:60] in district
                      and row[1] is not None and alnum(row[1].sentence)[:60] in cluster)
-    # Measured: 5 of the 6 aspects, all but the localisation row, whose cluster statement
-    # («Desde un enfoque empresarial lo local…») never names clusters; the issue asks for 6.
-    assert sum(right) >= 5, right
+    # The localisation row's cluster statement («Desde un enfoque empresarial lo local…
+    # un factor clave de la estrategia competitiva») names the cluster framework only
+    # through Porter's competitive strategy.
+    assert sum(right) == 6, right
     assert all(cell.doc_id == FOMIN for row in table.cells for cell in row if cell)
 
 
@@ -63,6 +64,20 @@ def test_a_framework_cell_quotes_what_speaks_for_its_framework(kb, real_embedder
     (_, relation), (sector, _) = compare(kb, real_embedder, columns, aspects, docs=(FOMIN,)).cells
     assert sector.sentence.startswith("* Becattini traslada la atención"), sector.sentence
     assert relation.sentence.startswith("* En el cluster esta relación no aparece"), relation.sentence
+
+
+def test_a_definition_names_what_it_defines_before_its_verb(kb, real_embedder):
+    """«Desde un enfoque empresarial lo local constituye…» speaks of the cluster view of
+    place, and it is no definition of clusters: its copula comes before the framework."""
+    from kb.compare import candidates
+    from kb.presets import load_presets
+
+    aspects = {a.label: a for a in load_presets()["distrito-vs-cluster"].aspects}
+    (definition, territory), = candidates(kb, real_embedder, columns_for(kb, "framework", ["clúster"]),
+                                          [aspects["definición"], aspects["papel del territorio"]], docs=(FOMIN,))
+    quoted = "* Desde un enfoque empresarial lo local constituye"
+    assert any(o.quote.sentence.startswith(quoted) for o in territory)
+    assert not any(o.quote.sentence.startswith(quoted) for o in definition), [o.quote.sentence for o in definition]
 
 
 def test_a_cell_shows_one_of_its_candidates(kb, real_embedder):
@@ -89,7 +104,7 @@ def test_preset_cells_quote_whole_sentences_that_name_their_aspect_and_column(kb
     from kb.analysis import terms
     from kb.compare import BULLETS, _same_word
     from kb.presets import load_presets
-    from kb.quotes import COMPLETE
+    from kb.quotes import COMPLETE, glued
 
     shown = 0
     for preset in load_presets().values():
@@ -103,6 +118,7 @@ def test_preset_cells_quote_whole_sentences_that_name_their_aspect_and_column(kb
                 body = cell.sentence.lstrip(BULLETS)
                 assert body[0].isupper() or body[0].isdigit() or not body[0].isalpha(), cell.sentence
                 assert COMPLETE.search(body) or body.endswith(";"), cell.sentence  # no heading, no cut sentence
+                assert not glued(body), cell.sentence
                 assert not re.match(r"(gráfico|ilustración|cuadro|tabla|figura)\b", body, re.IGNORECASE), cell.sentence
                 words = set(terms(cell.text))
                 named = {t.concept for t in kb.tagger.tag(cell.text)}

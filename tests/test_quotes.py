@@ -1,6 +1,6 @@
 """Sentences a passage can quote: extraction leaves blank lines inside sentences."""
 
-from kb.quotes import sentences
+from kb.quotes import glued, sentences
 
 
 def spans(text: str) -> list[str]:
@@ -26,3 +26,15 @@ def test_a_finished_sentence_is_not_joined_to_a_lowercase_paragraph():
     text = "El distrito es una entidad socio-territorial.\n\nsegún Becattini, una comunidad de personas."
     assert spans(text) == ["El distrito es una entidad socio-territorial.",
                            "según Becattini, una comunidad de personas."]
+
+
+def test_text_glued_across_a_footnote_is_not_one_quotable_sentence():
+    """A footnote or another column lands inside a sentence of the body: after its last
+    period the body goes on in lowercase, and the splitter cannot cut there."""
+    assert glued("Son interesantes los trabajos de Dei Ottati sobre el distrito de Prato en Italia. "
+                 "de transformación productiva que los empresarios consideran prioritarias.")
+    assert glued("Véanse Dini (2009; 2010) y Llinás (2021). permitan a los integrantes participar.")
+    # Abbreviations and initials are not sentence ends.
+    assert not glued("Como señalan Aboal et al. (2020) las políticas deben ser integrales.")
+    assert not glued("Se vendían muebles, ropa, etc. y otros productos de la región.")
+    assert not glued("Véase p. ej. el caso de Saraví, G. A. en su trabajo sobre México.")

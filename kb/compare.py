@@ -142,9 +142,11 @@ def _compare(kb: KnowledgeBase, embedder, columns: list[Column], aspects: list[A
     metas: dict = {}
     for j, (column, ranked) in enumerate(zip(columns, _candidates(kb, embedder, columns, aspects, docs,
                                                                   min(threshold, FLOOR)))):
-        for i, option in enumerate(_assign(ranked)):
-            # The best quote decides: a weaker passage with a sentence that names the
-            # aspect is not evidence enough when it is all there is.
+        # Each row quotes its best candidate, so a passage fills two rows of a column only
+        # when it is the best evidence of both. That best quote decides: a weaker passage
+        # with a sentence naming the aspect is not evidence enough when it is all there is.
+        for i, options in enumerate(ranked):
+            option = options[0] if options else None
             if option is not None and option.score >= threshold:
                 chunk = option.chunk
                 if chunk.doc_id not in metas:
@@ -224,26 +226,6 @@ class Candidate:
     score: float  # the passage's cosine, shown in the cell
     chunk: ChunkRow
     quote: Quote
-
-    @property
-    def key(self) -> tuple:
-        return self.chunk.doc_id, self.quote.page, self.quote.sentence
-
-
-def _assign(ranked: list[list[Candidate]]) -> list[Candidate | None]:
-    """One quote per row, best scores first: a sentence quoted in one row is not
-    quoted in another unless it is the first choice of both."""
-    chosen: list[Candidate | None] = [None] * len(ranked)
-    used: dict[tuple, int] = {}
-    for _, row, option in sorted(((o.rank, r, o) for r, options in enumerate(ranked) for o in options),
-                                 key=lambda item: -item[0]):
-        if chosen[row] is not None:
-            continue
-        owner = used.get(option.key)
-        if owner is None or (option is ranked[row][0] and chosen[owner] is ranked[owner][0]):
-            chosen[row] = option
-            used.setdefault(option.key, row)
-    return chosen
 
 
 @dataclass(frozen=True)

@@ -342,7 +342,8 @@ def _quotes(kb: KnowledgeBase, chunk: ChunkRow, aspect: Aspect, cues: _Cues, own
     concepts = [set(n) for n in named]
     stems = [set(terms(chunk.text[s:e])) for s, e in spans]
     quotes = []
-    found = [cues.count(chunk.text[s:e], stems[k], concepts[k], own.first(chunk.text[s:e], named[k]) if own else 0)
+    found = [cues.count(chunk.text[s:e], stems[k], concepts[k],
+                        own.first(chunk.text[s:e], named[k]) if own and cues.definition else 0)
              for k, (s, e) in enumerate(spans)]
     for k, (start, end) in enumerate(spans):
         if not quotable[k] or (own is not None and not own.named_in(stems[k], concepts[k])):

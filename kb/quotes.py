@@ -16,11 +16,11 @@ _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
 COMPLETE = re.compile(r"[.!?…][»”\"')\]]*\d{0,3}$")
 # A footnote: its number, then its text ("1 Se exponen aquí…").
 FOOTNOTE = re.compile(r"^\d{1,3}\.?\s+[A-ZÁÉÍÓÚÑ]")
-# Captions and source lines describe a figure; they state nothing to quote.
 # A period, then a word in lowercase: the sentence splitter did not end the sentence
 # there, so two pieces of text were glued by extraction ("…de Prato en Italia. de
 # transformación productiva…": a footnote in the middle of a sentence of the body).
 _GLUED = re.compile(r"(\S+)\.\s+[a-záéíóúñü]")
+# Captions and source lines describe a figure; they state nothing to quote.
 CAPTION = re.compile(r"^(ilustración|gráfico|figura|fig\.|tabla|cuadro|mapa|diagrama|fuente|nota)\b[^:.]{0,12}[:.]",
                      re.IGNORECASE)
 

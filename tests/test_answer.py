@@ -132,3 +132,22 @@ def test_figure_captions_are_not_quoted(tmp_path):
         kb.close()
     assert answer and answer[0].sentence.startswith("Las iniciativas")
     assert not any(q.sentence.startswith(("Gráfico", "Fuente")) for q in answer)
+
+
+def test_text_glued_across_a_footnote_is_not_quoted(tmp_path):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "informe.txt").write_text(
+        "Son conocidos los trabajos sobre el distrito industrial de Prato en Italia. de transformación "
+        "productiva que los empresarios locales consideran prioritarias para el distrito industrial.\n\n"
+        "El distrito industrial de Prato combina cooperación y competencia entre empresas locales.",
+        encoding="utf-8")
+    kb = KnowledgeBase(tmp_path / "idx", FAKE_MODEL)
+    try:
+        ingest(kb, FakeEmbedder(), [folder])
+        query = "distrito industrial de Prato"
+        answer = extractive_answer(kb, query, search(kb, FakeEmbedder(), query, k=5))
+    finally:
+        kb.close()
+    assert [q.sentence for q in answer] == [
+        "El distrito industrial de Prato combina cooperación y competencia entre empresas locales."]

@@ -114,40 +114,37 @@ def test_answer_is_fast(indexed):
     assert (time.perf_counter() - start) / 5 < 0.03
 
 
-def test_figure_captions_are_not_quoted(tmp_path):
+def _answer_over_one_file(tmp_path, text: str, query: str) -> list[Quote]:
+    """The answer to `query` over an index holding one text file."""
     folder = tmp_path / "docs"
     folder.mkdir()
-    (folder / "informe.txt").write_text(
+    (folder / "informe.txt").write_text(text, encoding="utf-8")
+    kb = KnowledgeBase(tmp_path / "idx", FAKE_MODEL)
+    try:
+        ingest(kb, FakeEmbedder(), [folder])
+        return extractive_answer(kb, query, search(kb, FakeEmbedder(), query, k=5))
+    finally:
+        kb.close()
+
+
+def test_figure_captions_are_not_quoted(tmp_path):
+    answer = _answer_over_one_file(
+        tmp_path,
         "Gráfico 7: Iniciativas de articulación productiva registradas en la plataforma, por sector, 2025.\n\n"
         "Las iniciativas de articulación productiva registradas en la plataforma crecieron en Chile.\n\n"
         "Fuente: plataforma de iniciativas de articulación productiva registradas, 2025.\n\n"
         "Muchas iniciativas de articulación productiva registradas combinan empresas e instituciones locales.",
-        encoding="utf-8")
-    kb = KnowledgeBase(tmp_path / "idx", FAKE_MODEL)
-    try:
-        ingest(kb, FakeEmbedder(), [folder])
-        query = "iniciativas de articulación productiva registradas en la plataforma"
-        answer = extractive_answer(kb, query, search(kb, FakeEmbedder(), query, k=5))
-    finally:
-        kb.close()
+        "iniciativas de articulación productiva registradas en la plataforma")
     assert answer and answer[0].sentence.startswith("Las iniciativas")
     assert not any(q.sentence.startswith(("Gráfico", "Fuente")) for q in answer)
 
 
 def test_text_glued_across_a_footnote_is_not_quoted(tmp_path):
-    folder = tmp_path / "docs"
-    folder.mkdir()
-    (folder / "informe.txt").write_text(
+    answer = _answer_over_one_file(
+        tmp_path,
         "Son conocidos los trabajos sobre el distrito industrial de Prato en Italia. de transformación "
         "productiva que los empresarios locales consideran prioritarias para el distrito industrial.\n\n"
         "El distrito industrial de Prato combina cooperación y competencia entre empresas locales.",
-        encoding="utf-8")
-    kb = KnowledgeBase(tmp_path / "idx", FAKE_MODEL)
-    try:
-        ingest(kb, FakeEmbedder(), [folder])
-        query = "distrito industrial de Prato"
-        answer = extractive_answer(kb, query, search(kb, FakeEmbedder(), query, k=5))
-    finally:
-        kb.close()
+        "distrito industrial de Prato")
     assert [q.sentence for q in answer] == [
         "El distrito industrial de Prato combina cooperación y competencia entre empresas locales."]

@@ -157,7 +157,8 @@ def test_sigkill_at_random_moments_leaves_a_state_before_after_or_between_docume
     # Uniform kills fall inside the ingest as this machine runs it (a fixed span
     # let a faster CI machine finish before 2 of 5 kills); a kill after it ends
     # would only find the "after" state.
-    span = 0.75 * ingest_seconds(tmp_path / "timed", batch)
+    seconds = ingest_seconds(tmp_path / "timed", batch)
+    span = 0.75 * seconds
     targets = [None] * 5 + [PHASES[i % len(PHASES)] for i in range(seed, seed + 6)]
     hit, stale, leftovers = Counter(), 0, 0
     for trial, target in enumerate(targets):
@@ -168,7 +169,7 @@ def test_sigkill_at_random_moments_leaves_a_state_before_after_or_between_docume
         stale += bool(check_after_kill(index, states, texts))
         leftovers += any(index.glob(".vectors.*.tmp"))
         shutil.rmtree(index)
-    print(f"\nsemilla {seed}: ingesta de {span / 0.75:.2f} s; fases alcanzadas {dict(hit)}; "
+    print(f"\nsemilla {seed}: ingesta de {seconds:.2f} s; fases alcanzadas {dict(hit)}; "
           f"índices con FAISS desfasado antes de abrir: {stale}; con archivos temporales de un guardado cortado: {leftovers}")
     assert sum(n for phase, n in hit.items() if phase != "terminada") >= 10  # the ingest was really interrupted
 

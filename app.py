@@ -13,9 +13,10 @@ from pathlib import Path
 
 import streamlit as st
 
+from kb.config import index_dir
 from kb.errors import KBError
-from kb.index import KnowledgeBase, index_dir
-from kb.store import Filters
+from kb.index import KnowledgeBase
+from kb.records import Filters
 
 PAGES = ("Buscar", "Comparar", "Biblioteca", "Conceptos", "Cuaderno")
 RESULTS = 10
@@ -40,7 +41,7 @@ def index_stamp(directory: Path) -> tuple:
 
 @st.cache_resource(show_spinner="Cargando el modelo de embeddings…")
 def load_embedder():
-    from kb.embedder import load_embedder as load
+    from kb.model.embedder import load_embedder as load
 
     return load()
 
@@ -64,14 +65,14 @@ def knowledge_base() -> KnowledgeBase:
 
 
 def notebook():
-    from kb.notebook import Notebook, notebook_path
+    from kb.cite.notebook import Notebook, notebook_path
 
     return Notebook(notebook_path(index_dir()))
 
 
 def lit(text: str) -> str:
     """Document or user text as inert HTML: no tags, no Markdown."""
-    from kb.highlight import highlight_html
+    from kb.text.highlight import highlight_html
 
     return highlight_html(text, "")
 
@@ -80,8 +81,8 @@ def lit(text: str) -> str:
 
 
 def page_search(kb: KnowledgeBase) -> None:
-    from kb.answer import extractive_answer
-    from kb.search import search
+    from kb.ask.answer import extractive_answer
+    from kb.ask.search import search
 
     query = st.text_input("Pregunta", key="q", bind="query-params",
                           placeholder="¿Qué es el mesoespacio institucional?")
@@ -120,10 +121,10 @@ def page_search(kb: KnowledgeBase) -> None:
 
 
 def show_hit(kb: KnowledgeBase, query: str, hit) -> None:
-    from kb.citations import locator as citation_locator
-    from kb.highlight import highlight_html
-    from kb.notebook import Entry
-    from kb.references import apa_in_text, apa_reference
+    from kb.cite.apa import apa_in_text, apa_reference
+    from kb.cite.apa import locator as citation_locator
+    from kb.cite.notebook import Entry
+    from kb.text.highlight import highlight_html
 
     chunk = hit.chunk
     with st.container(border=True):
@@ -195,10 +196,10 @@ def passage_by_page(pages, chunk, limit: int = 3) -> list[tuple[int, str]]:
 
 
 def page_compare(kb: KnowledgeBase) -> None:
-    from kb import tables
-    from kb.compare import EMPTY, KINDS, Aspect, columns_for, compare
-    from kb.notebook import Entry
-    from kb.presets import Preset, load_presets, save_preset
+    from kb.ask import tables
+    from kb.ask.compare import EMPTY, KINDS, Aspect, columns_for, compare
+    from kb.ask.presets import Preset, load_presets, save_preset
+    from kb.cite.notebook import Entry
 
     presets = load_presets(index_dir())
     by_title = {p.title: p for p in presets.values()}
@@ -244,7 +245,7 @@ def page_compare(kb: KnowledgeBase) -> None:
     with st.expander("Guardar como tabla predefinida"):
         new_title = st.text_input("Título", key="nueva-tabla")
         if st.button("Guardar", key="guardar-tabla") and new_title.strip():
-            from kb.catalog import slugify
+            from kb.cite.catalog import slugify
 
             saved = Preset(slugify(new_title), new_title.strip(), kind, tuple(chosen), tuple(aspects))
             save_preset(index_dir(), saved)
@@ -352,7 +353,7 @@ def metadata_form(kb: KnowledgeBase, documents) -> None:
 def page_concepts(kb: KnowledgeBase) -> None:
     import altair as alt
 
-    from kb.concepts import concept_matrix, concept_report
+    from kb.concepts.report import concept_matrix, concept_report
 
     matrix = concept_matrix(kb)
     labels = {row["id"]: row["label"] for row in matrix}
@@ -390,7 +391,7 @@ def page_concepts(kb: KnowledgeBase) -> None:
 
 
 def page_notebook(kb: KnowledgeBase) -> None:
-    from kb import exports
+    from kb.cite import exports
 
     book = notebook()
     entries = book.entries()
@@ -401,7 +402,7 @@ def page_notebook(kb: KnowledgeBase) -> None:
     metas = kb.store.metas(e.doc_id for e in entries)
     for i, entry in enumerate(entries):
         with st.container(border=True):
-            from kb.references import apa_in_text
+            from kb.cite.apa import apa_in_text
 
             meta = metas.get(entry.doc_id)
             where = apa_in_text(meta, entry.doc_id, entry.locator) if meta else entry.doc_id

@@ -31,9 +31,9 @@ def main() -> None:
 
     from ingest.pipeline import ingest
     from kb.config import bundled_corpus_dir
-    from kb.embedder import load_embedder
     from kb.evaluation import write_report
     from kb.index import KnowledgeBase
+    from kb.model.embedder import load_embedder
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--index", type=Path, default=None, help="reuse (or build) the index here")

@@ -24,12 +24,12 @@ DOCUMENTS = ["saravi-1998-distritos-mexico", "pillihuaman-2025-villa-el-salvador
 
 def main() -> None:
     from ingest.pipeline import ingest
-    from kb.compare import columns_for, compare
+    from kb.ask.compare import columns_for, compare
+    from kb.ask.presets import load_presets
     from kb.config import bundled_corpus_dir
-    from kb.embedder import load_embedder
     from kb.evaluation import write_report
     from kb.index import KnowledgeBase
-    from kb.presets import load_presets
+    from kb.model.embedder import load_embedder
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--index", type=Path, default=None, help="reuse (or build) the index here")

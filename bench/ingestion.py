@@ -20,20 +20,20 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
+import ingest.pipeline as pipeline
 from ingest.chunk import chunk_pages
 from ingest.clean import clean_pages
 from ingest.extract import extract
-import ingest.pipeline as pipeline
 from ingest.pipeline import discover, ingest
+from kb.concepts.tagger import Tagger
+from kb.concepts.taxonomy import load_taxonomy
 from kb.config import bundled_corpus_dir
-from kb.embedder import load_embedder
 from kb.errors import KBError
 from kb.evaluation import write_report
 from kb.index import KnowledgeBase
-from kb.store import Store
-from kb.tagger import Tagger
-from kb.taxonomy import load_taxonomy
-from kb.vectors import VectorIndex
+from kb.model.embedder import load_embedder
+from kb.store.db import Store
+from kb.store.vectors import VectorIndex
 
 HERE = Path(__file__).resolve().parent
 REAL_PDFS = HERE.parent.parent / "shared" / "real-pdfs"

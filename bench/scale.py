@@ -59,8 +59,8 @@ class Generator:
     """Documents of recombined corpus sentences, with their analysed text and vectors."""
 
     def __init__(self, seed: dict, rng: np.random.Generator) -> None:
-        from kb.analysis import analyze
         from kb.config import bundled_corpus_dir
+        from kb.text.analysis import analyze
 
         self.analyze = analyze
         self.rng = rng
@@ -125,9 +125,7 @@ def mixed_vectors(base: np.ndarray, rng: np.random.Generator, count: int, noise:
 def add_document(kb, gen: Generator, number: int, chunks: int, tag: bool = False) -> None:
     """One synthetic document through the store, in one transaction, as ingest does
     (concept tagging only with `tag`: it is measured apart, see `tagging_ms`)."""
-    from ingest.chunk import Chunk
-    from ingest.pages import CleanPage
-    from kb.catalog import DocumentMeta
+    from kb.records import Chunk, CleanPage, DocumentMeta
 
     doc_id = f"sintetico-{number:06d}"
     texts = [gen.chunk() for _ in range(chunks)]
@@ -173,11 +171,12 @@ def _recall(found: np.ndarray, truth: np.ndarray) -> float:
 
 def run_size(size: int, rounds: int, directory: Path) -> dict:
     from scale_seed import load_seed  # bench/ is on sys.path when this script runs
-    from kb import vectors as vector_module
+
+    from kb.ask.search import CANDIDATES, MODES, expand_query, search
     from kb.index import KnowledgeBase
-    from kb.model import resolve_model
-    from kb.analysis import fts_query
-    from kb.search import CANDIDATES, MODES, expand_query, search
+    from kb.model.resolve import resolve_model
+    from kb.store import vectors as vector_module
+    from kb.text.analysis import fts_query
 
     seed = load_seed()
     model = resolve_model()
@@ -333,7 +332,8 @@ def main() -> None:
 
     if args.one and args.build_only:
         from scale_seed import load_seed
-        from kb.model import resolve_model
+
+        from kb.model.resolve import resolve_model
 
         args.dir.mkdir(parents=True, exist_ok=True)
         (args.dir / "build.json").write_text(json.dumps(build(args.one, args.dir, load_seed(), resolve_model())))

@@ -26,7 +26,7 @@ def seed_path(fingerprint: str) -> Path:
 
 def load_seed() -> dict:
     """{"texts", "vectors", "queries", "query_vectors", "query_ms"}, computing it on first use."""
-    from kb.model import resolve_model
+    from kb.model.resolve import resolve_model
 
     path = seed_path(resolve_model().fingerprint)
     if not path.exists():
@@ -38,8 +38,8 @@ def load_seed() -> dict:
 def _compute(path: Path) -> None:
     from ingest.pipeline import ingest
     from kb.config import bundled_corpus_dir
-    from kb.embedder import load_embedder
     from kb.index import KnowledgeBase
+    from kb.model.embedder import load_embedder
 
     embedder = load_embedder()
     with tempfile.TemporaryDirectory(prefix="kb-scale-seed-") as directory:

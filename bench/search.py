@@ -18,11 +18,11 @@ from pathlib import Path
 import numpy as np
 
 from ingest.pipeline import ingest
+from kb.ask.search import MODES, search
 from kb.config import bundled_corpus_dir
-from kb.embedder import load_embedder
 from kb.evaluation import write_report
 from kb.index import KnowledgeBase
-from kb.search import MODES, search
+from kb.model.embedder import load_embedder
 
 HERE = Path(__file__).resolve().parent
 REAL_PDFS = HERE.parent.parent / "shared" / "real-pdfs"

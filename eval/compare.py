@@ -41,7 +41,7 @@ def cell_key(cell: dict) -> tuple:
 
 
 def fomin_check(kb, embedder) -> dict:
-    from kb.compare import Aspect, columns_for, compare
+    from kb.ask.compare import Aspect, columns_for, compare
     from kb.config import bundled_corpus_dir
 
     gold = json.loads((HERE / "fomin-gold.json").read_text(encoding="utf-8"))
@@ -62,8 +62,8 @@ def fomin_check(kb, embedder) -> dict:
 
 def preset_cells(kb, embedder, threshold: float) -> list[dict]:
     """Every cell of the shipped presets over the bundled corpus, None for an empty one."""
-    from kb.compare import columns_for, compare
-    from kb.presets import load_presets
+    from kb.ask.compare import columns_for, compare
+    from kb.ask.presets import load_presets
 
     cells = []
     for preset in load_presets().values():
@@ -100,11 +100,11 @@ def cell_sweep(kb, embedder, judged: list[dict]) -> tuple[dict, list[dict]]:
 
 def main() -> None:
     from ingest.pipeline import ingest
-    from kb.compare import THRESHOLD
+    from kb.ask.compare import THRESHOLD
     from kb.config import bundled_corpus_dir
-    from kb.embedder import load_embedder
     from kb.evaluation import load_set, write_report
     from kb.index import KnowledgeBase
+    from kb.model.embedder import load_embedder
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--index", type=Path, default=None, help="reuse (or build) an index of the bundled corpus")

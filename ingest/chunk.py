@@ -13,41 +13,13 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from ingest.pages import CleanPage
+from kb.records import Chunk, CleanPage
+from kb.text.sentences import split_sentences
 
-# Abbreviations after which a period does not end a sentence.
-ABBREVIATIONS = {
-    "sr", "sra", "srta", "dr", "dra", "lic", "ing", "prof", "etc", "ej", "p", "pp", "pág", "págs",
-    "núm", "nº", "no", "vol", "vols", "ed", "eds", "cap", "caps", "art", "arts", "fig", "figs",
-    "cf", "vs", "aprox", "et al", "al", "ee", "uu", "ss", "op", "cit", "ibid", "inc", "cía", "s.a",
-    "mr", "mrs", "ms", "st", "e.g", "i.e",
-}
-# A sentence ends at . ! ? … (plus closing quotes/brackets) before a space and
-# something that can start a sentence.
-_SENTENCE_END = re.compile(r"[.!?…][»”\"')\]]*\s+(?=[¿¡«“\"'(\[]?[A-ZÁÉÍÓÚÑÜ0-9•\-–])")
 _WORD = re.compile(r"\S+")
 _HEADING = re.compile(
     r"^(?:(?:\d+(?:\.\d+)*|[IVXLC]+)[.)]?\s+)?[A-ZÁÉÍÓÚÑÜ¿¡][^\n]{0,100}$"
 )
-
-
-@dataclass(frozen=True)
-class Chunk:
-    doc_id: str
-    ordinal: int
-    chunk_id: str
-    text: str
-    page_start: int | None
-    page_end: int | None
-    start: int  # offset of the first character in page_start's clean text
-    end: int  # offset after the last character in page_end's clean text
-    paragraph_start: int  # 1-based paragraph locator within the document
-    paragraph_end: int
-    section: str | None
-
-    @property
-    def words(self) -> int:
-        return len(self.text.split())
 
 
 @dataclass(frozen=True)
@@ -61,22 +33,6 @@ class _Unit:
     words: int
     last_in_paragraph: bool
     section: str | None
-
-
-def split_sentences(text: str) -> list[tuple[int, int]]:
-    """(start, end) offsets of the sentences of `text`, never cutting inside one."""
-    spans, start = [], 0
-    for match in _SENTENCE_END.finditer(text):
-        before = text[start : match.start() + 1]
-        last_word = before.split()[-1].rstrip(".").lower() if before.split() else ""
-        if last_word in ABBREVIATIONS or (len(last_word) == 1 and last_word.isalpha()):
-            continue  # "p. 12", "Saraví, G. A." are not sentence ends
-        end = match.start() + len(match.group(0).rstrip())
-        spans.append((start, end))
-        start = match.end()
-    if text[start:].strip():
-        spans.append((start, len(text.rstrip())))
-    return [(s, e) for s, e in spans if text[s:e].strip()]
 
 
 def is_heading(paragraph: str) -> bool:

@@ -19,9 +19,9 @@ import statistics
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from functools import cache
 
-from ingest.pages import CleanPage, Page
+from kb.records import CleanPage, Page
+from kb.text.words import fold, known_words, spanish_words
 
 # --------------------------------------------------------------------------
 # Rule 1: Unicode normalisation
@@ -71,32 +71,6 @@ def normalize_unicode(text: str) -> str:
 # --------------------------------------------------------------------------
 
 _LETTERS = r"[^\W\d_]+"  # a run of letters, accented ones included
-
-
-def fold(word: str) -> str:
-    """Lowercase and strip accents, so "Político" and "politico" compare equal."""
-    decomposed = unicodedata.normalize("NFD", word.lower())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-
-
-@cache
-def _dictionary(language: str) -> frozenset[str]:
-    # pyspellchecker ships its frequency lists inside the wheel: no network.
-    from spellchecker import SpellChecker
-
-    return frozenset(fold(w) for w in SpellChecker(language=language).word_frequency.dictionary)
-
-
-def spanish_words() -> frozenset[str]:
-    """Folded Spanish word list (pyspellchecker's "es" frequency dictionary)."""
-    return _dictionary("es")
-
-
-@cache
-def known_words() -> frozenset[str]:
-    """Folded Spanish and English words: the junk test must not call English
-    prose (sharif, seers) garbage, and the concept tagger never "corrects" a real word."""
-    return _dictionary("es") | _dictionary("en")
 
 
 # A split word at a line end, possibly with spaces ("coope-  \nración") and,

@@ -11,8 +11,8 @@ from typing import NamedTuple
 
 import pymupdf
 
-from ingest.pages import Extracted, Page
 from kb.errors import IngestError
+from kb.records import Extracted, Page
 
 # MuPDF prints repair notes ("trying to repair broken xref") to stderr;
 # library code must not print, and the errors we care about are raised anyway.

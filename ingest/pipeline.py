@@ -22,17 +22,16 @@ from pathlib import Path
 
 import numpy as np
 
-from ingest.chunk import Chunk, chunk_pages
+from ingest.chunk import chunk_pages
 from ingest.clean import clean_pages, unusable_report
 from ingest.extract import extract
-from ingest.pages import CleanPage, Extracted
-from kb.analysis import analyze
-from kb.catalog import CATALOG_FILE, DocumentMeta, load_catalog, slugify
-from kb.taxonomy import TAXONOMY_FILE
+from kb.cite.catalog import CATALOG_FILE, load_catalog, slugify
+from kb.concepts.taxonomy import TAXONOMY_FILE
 from kb.errors import KBError
-from kb.hashing import file_sha256
+from kb.files import file_sha256
 from kb.index import KnowledgeBase
-from kb.store import DocumentRow
+from kb.records import Chunk, CleanPage, DocumentMeta, DocumentRow, Extracted
+from kb.text.analysis import analyze
 
 SUPPORTED = (".pdf", ".txt", ".md")
 

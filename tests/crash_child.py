@@ -69,12 +69,12 @@ def slow_sql() -> int:
 
 
 def main(index: str, files: list[str]) -> None:
-    import kb.vectors
+    import kb.store.vectors
     from ingest.pipeline import ingest
     from kb.index import KnowledgeBase
 
     tracer = Tracer()
-    real_fsync, real_write = os.fsync, kb.vectors.write_atomic
+    real_fsync, real_write = os.fsync, kb.store.vectors.write_atomic
 
     def slow_fsync(fd: int) -> None:
         real_fsync(fd)
@@ -85,7 +85,7 @@ def main(index: str, files: list[str]) -> None:
         real_write(path, data)
 
     os.fsync = slow_fsync  # only kb.files.write_atomic calls it from Python
-    kb.vectors.write_atomic = narrated_write
+    kb.store.vectors.write_atomic = narrated_write
     knowledge_base = KnowledgeBase(index, FAKE_MODEL)
     knowledge_base.store.db.set_trace_callback(tracer)
     knowledge_base.store.db.set_progress_handler(slow_sql, SQL_STEPS)

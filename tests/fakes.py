@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from kb.analysis import terms
-from kb.model import ModelInfo
+from kb.model.resolve import ModelInfo
+from kb.text.analysis import terms
 
 DIMENSION = 64
 FAKE_MODEL = ModelInfo("fake-hash", Path("/nonexistent/fake"), DIMENSION, "sha256:" + "f" * 64,

@@ -1,6 +1,6 @@
 import pytest
 
-from kb.analysis import analyze, fold_accents, fts_query
+from kb.text.analysis import analyze, fold_accents, fts_query
 
 
 @pytest.mark.parametrize("a, b", [

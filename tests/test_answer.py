@@ -3,11 +3,10 @@ passages, each found verbatim in its page, numbered for citation."""
 
 import time
 
-
 from ingest.pipeline import ingest
-from kb.answer import MIN_WORDS, Quote, extractive_answer
+from kb.ask.answer import MIN_WORDS, Quote, extractive_answer
+from kb.ask.search import search
 from kb.index import KnowledgeBase
-from kb.search import search
 from tests.fakes import FAKE_MODEL, FakeEmbedder
 
 SARAVI = "saravi-1998-distritos-mexico"

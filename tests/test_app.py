@@ -10,10 +10,11 @@ from docx import Document
 from streamlit.testing.v1 import AppTest
 
 from ingest.pipeline import ingest
-from kb import config, exports
+from kb import config
+from kb.cite import exports
+from kb.cite.notebook import Notebook, notebook_path
 from kb.index import KnowledgeBase
-from kb.notebook import Notebook, notebook_path
-from kb.store import Store
+from kb.store.db import Store
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 SARAVI_CITATION = "Saraví &#40;1998&#41;&#46; Micro y pequeñas empresas"
@@ -163,7 +164,7 @@ def test_upload_indexes_good_files_reports_bad_ones_and_metadata_is_editable(hom
                                                                              tmp_path):
     import shutil
 
-    from kb.catalog import load_catalog
+    from kb.cite.catalog import load_catalog
 
     copy = tmp_path / "home"
     shutil.copytree(home, copy)
@@ -199,7 +200,7 @@ def test_upload_indexes_good_files_reports_bad_ones_and_metadata_is_editable(hom
 
 
 def test_compare_page_builds_the_district_vs_cluster_table_and_saves_a_preset(app, home):
-    from kb.presets import load_presets
+    from kb.ask.presets import load_presets
 
     page(app, "Comparar")
     app.selectbox(key="tabla").set_value("Distrito industrial vs clúster").run()

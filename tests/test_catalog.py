@@ -1,7 +1,8 @@
 import pytest
 
 from kb import config
-from kb.catalog import CATALOG_FILE, CatalogError, DocumentMeta, load_catalog, slugify
+from kb.cite.catalog import CATALOG_FILE, CatalogError, load_catalog, slugify
+from kb.records import DocumentMeta
 
 
 @pytest.mark.parametrize("name, slug", [

@@ -2,8 +2,9 @@ import re
 
 import pytest
 
-from ingest.chunk import chunk_pages, is_heading, split_sentences
-from ingest.pages import CleanPage
+from ingest.chunk import chunk_pages, is_heading
+from kb.records import CleanPage
+from kb.text.sentences import split_sentences
 
 SENTENCE = "La cooperación entre las microempresas del distrito fortalece la confianza mutua y reduce costos de transacción."
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from ingest.clean import clean_pages, unusable_report
-from ingest.pages import CleanPage, Page
+from kb.records import CleanPage, Page
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 REAL_PDFS = Path(__file__).resolve().parents[2] / "shared" / "real-pdfs"

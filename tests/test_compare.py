@@ -11,7 +11,7 @@ import pytest
 
 from ingest.pipeline import ingest
 from kb import config
-from kb.compare import Aspect, columns_for, compare
+from kb.ask.compare import Aspect, columns_for, compare
 from kb.index import KnowledgeBase
 
 GOLD = json.loads((Path(__file__).resolve().parent.parent / "eval" / "fomin-gold.json").read_text(encoding="utf-8"))
@@ -69,8 +69,8 @@ def test_a_framework_cell_quotes_what_speaks_for_its_framework(kb, real_embedder
 def test_a_definition_names_what_it_defines_before_its_verb(kb, real_embedder):
     """«Desde un enfoque empresarial lo local constituye…» speaks of the cluster view of
     place, and it is no definition of clusters: its copula comes before the framework."""
-    from kb.compare import candidates
-    from kb.presets import load_presets
+    from kb.ask.compare import candidates
+    from kb.ask.presets import load_presets
 
     aspects = {a.label: a for a in load_presets()["distrito-vs-cluster"].aspects}
     (definition, territory), = candidates(kb, real_embedder, columns_for(kb, "framework", ["clúster"]),
@@ -81,7 +81,7 @@ def test_a_definition_names_what_it_defines_before_its_verb(kb, real_embedder):
 
 
 def test_a_cell_shows_its_best_candidate(kb, real_embedder):
-    from kb.compare import candidates
+    from kb.ask.compare import candidates
 
     columns = columns_for(kb, "framework", ["distrito industrial", "clúster"])
     aspects = [Aspect(a["aspect"], a["query"]) for a in GOLD["aspects"]]
@@ -104,10 +104,10 @@ def test_cells_without_evidence_stay_empty(kb, real_embedder):
 
 
 def test_preset_cells_quote_whole_sentences_that_name_their_aspect_and_column(kb, real_embedder):
-    from kb.analysis import terms
-    from kb.compare import BULLETS, _same_word
-    from kb.presets import load_presets
-    from kb.quotes import COMPLETE, glued
+    from kb.ask.compare import BULLETS, _same_word
+    from kb.ask.presets import load_presets
+    from kb.text.analysis import terms
+    from kb.text.quotes import COMPLETE, glued
 
     shown = 0
     for preset in load_presets().values():
@@ -146,7 +146,7 @@ def test_a_different_sense_of_an_aspect_word_is_not_evidence(kb, real_embedder):
 
 
 def test_aspect_terms_survive_a_saved_preset(tmp_path):
-    from kb.presets import Preset, load_presets, save_preset
+    from kb.ask.presets import Preset, load_presets, save_preset
 
     aspect = Aspect("financiamiento", "¿Cómo se financian las iniciativas?", ("financiamiento", "fondos"))
     save_preset(tmp_path, Preset("mia", "Mi tabla", "document", (FOMIN,), (aspect,)))

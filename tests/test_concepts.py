@@ -9,11 +9,11 @@ import pytest
 from click.testing import CliRunner
 
 from kb import cli as cli_module
-from kb.concepts import concept_matrix, concept_report
+from kb.ask.search import expand_query, search
+from kb.concepts.report import concept_matrix, concept_report
+from kb.concepts.taxonomy import FRAMEWORKS, load_taxonomy
 from kb.index import KnowledgeBase
-from kb.search import expand_query, search
-from kb.store import Filters
-from kb.taxonomy import FRAMEWORKS, load_taxonomy
+from kb.records import Filters
 from tests.fakes import FAKE_MODEL, FakeEmbedder
 
 SARAVI = "saravi-1998-distritos-mexico"

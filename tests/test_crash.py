@@ -24,9 +24,10 @@ from pathlib import Path
 import pytest
 
 from ingest.pipeline import ingest
-from kb import config, doctor
+from kb import config
+from kb.ask.search import search
 from kb.index import KnowledgeBase
-from kb.search import search
+from kb.store import doctor
 from tests.fakes import FAKE_MODEL, FakeEmbedder
 
 ROOT = Path(__file__).resolve().parent.parent

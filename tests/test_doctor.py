@@ -9,10 +9,11 @@ import pytest
 from click.testing import CliRunner
 
 from ingest.pipeline import ingest
-from kb import config, doctor
+from kb import config
+from kb.ask.search import search
 from kb.cli import cli
 from kb.index import KnowledgeBase
-from kb.search import search
+from kb.store import doctor
 from tests.fakes import FAKE_MODEL, FakeEmbedder
 
 QUERY = "confianza y cooperación entre empresas del distrito"
@@ -60,11 +61,11 @@ def repair(directory):
 @pytest.fixture
 def fake_model(monkeypatch):
     """The CLI resolves the fake model and embedder instead of the real ones."""
-    import kb.embedder
-    import kb.model
+    import kb.model.embedder
+    import kb.model.resolve
 
-    monkeypatch.setattr(kb.model, "resolve_model", lambda *_: FAKE_MODEL)
-    monkeypatch.setattr(kb.embedder, "Embedder", lambda info: FakeEmbedder())
+    monkeypatch.setattr(kb.model.resolve, "resolve_model", lambda *_: FAKE_MODEL)
+    monkeypatch.setattr(kb.model.embedder, "Embedder", lambda info: FakeEmbedder())
 
 
 def test_a_healthy_index_passes_every_check(index, fake_model):

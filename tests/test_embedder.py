@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from kb.embedder import Embedder, bf16_supported, resolve_precision
 from kb.errors import ModelError
-from kb.model import describe_model
+from kb.model.embedder import Embedder, bf16_supported, resolve_precision
+from kb.model.resolve import describe_model
 
 
 def test_precision_setting(monkeypatch):

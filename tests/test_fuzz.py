@@ -20,9 +20,9 @@ from hypothesis import strategies as st
 
 from ingest.chunk import chunk_pages
 from ingest.clean import LIGATURES, clean_pages
-from ingest.pages import CleanPage, Page
-from kb.tagger import Tagger
-from kb.taxonomy import load_taxonomy
+from kb.concepts.tagger import Tagger
+from kb.concepts.taxonomy import load_taxonomy
+from kb.records import CleanPage, Page
 
 REAL_PDFS = Path(__file__).resolve().parents[2] / "shared" / "real-pdfs"
 

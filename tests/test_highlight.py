@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from kb.highlight import highlight_html
+from kb.text.highlight import highlight_html
 
 
 class _Checker(HTMLParser):

@@ -6,7 +6,7 @@ import pytest
 
 from ingest.pipeline import ingest
 from kb import config
-from kb.catalog import load_catalog
+from kb.cite.catalog import load_catalog
 from kb.index import KnowledgeBase
 from kb.library import UploadError, edit_metadata, safe_name, save_upload
 from tests.fakes import FAKE_MODEL, FakeEmbedder

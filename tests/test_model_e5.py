@@ -5,7 +5,7 @@ import copy
 import numpy as np
 import pytest
 
-from kb import checks
+from kb.model import verify as checks
 
 
 @pytest.fixture(scope="module")

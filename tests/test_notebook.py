@@ -7,10 +7,11 @@ import re
 import pytest
 
 from kb import config
-from kb.catalog import CATALOG_FILE, DocumentMeta, load_catalog, slugify
+from kb.cite.catalog import CATALOG_FILE, load_catalog, slugify
+from kb.cite.exports import CSV_COLUMNS, to_bibtex, to_csv, to_docx, to_markdown, to_ris
+from kb.cite.notebook import Entry, Notebook, NotebookError, notebook_path
 from kb.errors import KBError
-from kb.exports import CSV_COLUMNS, to_bibtex, to_csv, to_docx, to_markdown, to_ris
-from kb.notebook import Entry, Notebook, NotebookError, notebook_path
+from kb.records import DocumentMeta
 
 SARAVI = "saravi-1998-distritos-mexico"
 PILLIHUAMAN = "pillihuaman-2025-villa-el-salvador"

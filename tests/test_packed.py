@@ -3,7 +3,7 @@ import struct
 import numpy as np
 import pytest
 
-from kb.packed import PackedFormatError, dequantize_q4_0, read_packed
+from kb.model.packed import PackedFormatError, dequantize_q4_0, read_packed
 from tests.packed_writer import TINY_NORM_MAP, TINY_PIECES
 
 

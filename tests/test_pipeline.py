@@ -6,9 +6,9 @@ import pytest
 
 from ingest.pipeline import ingest
 from kb import config
+from kb.ask.search import search
 from kb.index import KnowledgeBase
-from kb.search import search
-from kb.store import Filters
+from kb.records import Filters
 from tests.fakes import FAKE_MODEL, FakeEmbedder
 
 
@@ -90,7 +90,7 @@ def test_an_exception_midway_leaves_the_previous_index_intact(kb, corpus, monkey
     saravi = corpus / "saravi-1998-distritos-mexico.txt"
     saravi.write_text(saravi.read_text(encoding="utf-8") + "\n\nCambio.", encoding="utf-8")
 
-    import kb.store as store_module
+    import kb.store.db as store_module
 
     def boom(*args, **kwargs):
         raise RuntimeError("corte de luz")
@@ -322,7 +322,7 @@ def test_content_freed_earlier_in_the_same_run_is_indexed(kb, tmp_path):
 def test_an_error_stops_the_reader_thread_too(kb, corpus, monkeypatch):
     import threading
 
-    import kb.store as store_module
+    import kb.store.db as store_module
 
     def boom(*args, **kwargs):
         raise RuntimeError("corte de luz")

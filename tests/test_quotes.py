@@ -1,6 +1,6 @@
 """Sentences a passage can quote: extraction leaves blank lines inside sentences."""
 
-from kb.quotes import glued, sentences
+from kb.text.quotes import glued, sentences
 
 
 def spans(text: str) -> list[str]:

@@ -1,8 +1,7 @@
 import pytest
 
 from kb import config
-from kb.catalog import CATALOG_FILE, DocumentMeta, load_catalog, slugify
-from kb.references import (
+from kb.cite.apa import (
     apa_in_text,
     apa_reference,
     apa_reference_parts,
@@ -10,6 +9,8 @@ from kb.references import (
     short_title,
     sort_key,
 )
+from kb.cite.catalog import CATALOG_FILE, load_catalog, slugify
+from kb.records import DocumentMeta
 
 
 def bundled() -> dict[str, DocumentMeta]:

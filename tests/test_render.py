@@ -122,9 +122,9 @@ def test_not_a_pdf(tmp_path):
 
 @pytest.mark.skipif(not REAL_PDFS.is_dir(), reason="real PDFs not available")
 def test_real_two_column_pdf_with_hyphenation():
-    from ingest.chunk import split_sentences
     from ingest.clean import clean_pages
     from ingest.extract import extract
+    from kb.text.sentences import split_sentences
 
     path = REAL_PDFS / "es_vazquez_maggio_sustitucion_importaciones.pdf"
     if not path.exists():

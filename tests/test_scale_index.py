@@ -6,13 +6,13 @@ import json
 import numpy as np
 import pytest
 
-from kb import lexical
-from kb import vectors as vector_module
-from kb.analysis import fts_query
-from kb.model import ModelInfo
-from kb.search import search
-from kb.store import Filters
-from kb.vectors import VectorIndex
+from kb.ask.search import search
+from kb.model.resolve import ModelInfo
+from kb.records import Filters
+from kb.store import lexical
+from kb.store import vectors as vector_module
+from kb.store.vectors import VectorIndex
+from kb.text.analysis import fts_query
 from tests.fakes import FAKE_MODEL, FakeEmbedder
 
 MODEL = ModelInfo("modelo-a", FAKE_MODEL.path, 16, "sha256:" + "a" * 64, "prueba", "query: ", "passage: ")

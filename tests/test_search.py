@@ -7,11 +7,10 @@ import pytest
 from click.testing import CliRunner
 
 from kb import cli as cli_module
-from kb.citations import locator, short_citation
-from kb.catalog import DocumentMeta
+from kb.ask.search import fuse, search
+from kb.cite.apa import locator, short_citation
 from kb.index import KnowledgeBase
-from kb.search import fuse, search
-from kb.store import Filters
+from kb.records import DocumentMeta, Filters
 from tests.fakes import FAKE_MODEL, FakeEmbedder
 
 
@@ -99,7 +98,7 @@ def test_cli_ingest_exit_codes_and_summary(tmp_path, monkeypatch):
 
 
 def test_index_location_follows_kb_home_then_option(tmp_path, monkeypatch):
-    from kb.index import index_dir
+    from kb.config import index_dir
 
     monkeypatch.setenv("KB_HOME", str(tmp_path / "home"))
     assert index_dir() == tmp_path / "home"

@@ -2,8 +2,8 @@
 
 import pytest
 
-from kb.tagger import Tagger
-from kb.taxonomy import TaxonomyError, load_taxonomy, read_taxonomy
+from kb.concepts.tagger import Tagger
+from kb.concepts.taxonomy import TaxonomyError, load_taxonomy, read_taxonomy
 
 SMALL = """
 [[concept]]

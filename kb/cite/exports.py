@@ -10,9 +10,7 @@ import csv
 import io
 import re
 
-from kb.catalog import DocumentMeta
-from kb.notebook import Entry
-from kb.references import (
+from kb.cite.apa import (
     apa_in_text,
     apa_in_text_parts,
     apa_reference,
@@ -20,6 +18,8 @@ from kb.references import (
     doi_of,
     sort_key,
 )
+from kb.cite.notebook import Entry
+from kb.records import DocumentMeta
 
 NOTEBOOK_TITLE = "Cuaderno de citas"
 REFERENCES_TITLE = "Referencias"

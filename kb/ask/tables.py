@@ -5,9 +5,9 @@ from __future__ import annotations
 import csv
 import io
 
-from kb.catalog import DocumentMeta
-from kb.compare import EMPTY, Table
-from kb.references import apa_reference, sort_key
+from kb.ask.compare import EMPTY, Table
+from kb.cite.apa import apa_reference, sort_key
+from kb.records import DocumentMeta
 
 
 def to_csv(table: Table) -> str:

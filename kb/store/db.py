@@ -13,12 +13,11 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from kb.catalog import DocumentMeta
+from kb.records import ChunkRow, DocumentMeta, DocumentRow, Filters
 
 DB_FILE = "kb.sqlite"
 
@@ -94,48 +93,6 @@ MIGRATIONS = [
     CREATE INDEX chunk_tags_chunk ON chunk_tags(chunk);
     """,
 ]
-
-
-@dataclass(frozen=True)
-class Filters:
-    """Restrict a search; every filter that is set must match."""
-
-    doc_ids: tuple[str, ...] = ()
-    years: tuple[int, ...] = ()
-    authors: tuple[str, ...] = ()  # case-insensitive substring of an author name
-    tags: tuple[str, ...] = ()  # concept ids; a passage must carry all of them
-
-    def __bool__(self) -> bool:
-        return bool(self.doc_ids or self.years or self.authors or self.tags)
-
-
-@dataclass(frozen=True)
-class DocumentRow:
-    id: int
-    doc_id: str
-    path: str
-    sha256: str
-    kind: str
-    meta: DocumentMeta
-    report: str | None
-    pages: int
-    chunks: int
-
-
-@dataclass(frozen=True)
-class ChunkRow:
-    id: int
-    chunk_id: str
-    doc_id: str
-    ordinal: int
-    text: str
-    page_start: int | None
-    page_end: int | None
-    paragraph_start: int
-    paragraph_end: int
-    section: str | None
-    start: int = 0  # offset of the first character in page_start's clean text
-    end: int = 0  # offset after the last character in page_end's clean text
 
 
 class Store:
@@ -309,7 +266,7 @@ class Store:
         return {row[0]: ChunkRow(*row) for row in self.db.execute(sql, ids)}
 
     def pages(self, doc_id: str) -> list:
-        from ingest.pages import CleanPage
+        from kb.records import CleanPage
 
         sql = ("SELECT p.number, p.label, p.raw, p.text, p.status FROM pages p "
                "JOIN documents d ON d.id = p.document WHERE d.doc_id = ? ORDER BY p.ordinal")

@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from kb.analysis import terms
-from kb.citations import locator, short_citation
+from kb.cite.apa import locator, short_citation
 from kb.index import KnowledgeBase
-from kb.quotes import CAPTION, COMPLETE, FOOTNOTE, glued, locate, sentences
-from kb.store import ChunkRow, Filters
+from kb.records import ChunkRow, Filters
+from kb.text.analysis import terms
+from kb.text.quotes import CAPTION, COMPLETE, FOOTNOTE, glued, locate, sentences
 
 # Cosine of multilingual-e5-small between the aspect's question and the passage a
 # cell would quote, under which the cell stays empty. eval/compare.py sweeps it over

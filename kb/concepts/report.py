@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kb.citations import locator, short_citation
+from kb.cite.apa import locator, short_citation
+from kb.concepts.taxonomy import FRAMEWORKS, Concept
 from kb.index import KnowledgeBase
-from kb.taxonomy import FRAMEWORKS, Concept
 
 
 @dataclass(frozen=True)

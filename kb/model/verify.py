@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from kb import config
-from kb.embedder import model_input
+from kb.model.embedder import model_input
 
 COSINE_THRESHOLD = 0.99
 TOP_K = 5

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 
-from ingest.chunk import ABBREVIATIONS, split_sentences
-from kb.store import ChunkRow
+from kb.records import ChunkRow
+from kb.text.sentences import ABBREVIATIONS, split_sentences
 
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
 # A quotable sentence ends as one: a heading or a sentence cut by a page break does not.

@@ -25,9 +25,10 @@ from pathlib import Path
 
 import numpy as np
 
-from kb.errors import ModelMismatchError
+from kb.errors import KBError, ModelMismatchError
 from kb.files import write_atomic
-from kb.model import ModelInfo
+from kb.model.resolve import ModelInfo
+from kb.store.db import Store
 
 INDEX_FILE = "vectors.faiss"
 MANIFEST_FILE = "vectors.json"
@@ -283,3 +284,17 @@ def _short(fingerprint: str) -> str:
     return fingerprint[:19]
 
 
+def build_vectors(store: Store, model: ModelInfo, directory: Path) -> VectorIndex:
+    """Every stored vector, labelled with the generation it matches: both are read
+    in one snapshot, so a commit in between cannot make the label lie."""
+    with store.snapshot():
+        generation = int(store.get_setting("generation") or 0)
+        ids, matrix = store.all_vectors(model.dimension)
+        missing = store.chunk_count() - len(ids)
+    if missing:
+        raise KBError(f"{directory}: {missing} fragmentos no tienen su vector guardado; ejecute `kb doctor --repair`, "
+                      "que los calcula de nuevo desde su texto.")
+    # Exact or approximate by the number of chunks (kb.vectors.exact_max).
+    vectors = VectorIndex.build(directory, model, ids, matrix)
+    vectors.generation = generation
+    return vectors

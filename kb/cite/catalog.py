@@ -9,31 +9,17 @@ from __future__ import annotations
 import re
 import tomllib
 import unicodedata
-from dataclasses import dataclass, field, fields
+from dataclasses import fields
 from pathlib import Path
 
 from kb.errors import KBError
+from kb.records import DocumentMeta
 
 CATALOG_FILE = "catalog.toml"
 
 
 class CatalogError(KBError):
     """The catalog file cannot be read; the message names the file and the line."""
-
-
-@dataclass(frozen=True)
-class DocumentMeta:
-    title: str | None = None
-    authors: tuple[str, ...] = field(default_factory=tuple)
-    year: int | None = None
-    venue: str | None = None
-    volume: str | None = None
-    issue: str | None = None
-    pages: str | None = None
-    doi: str | None = None
-    publisher: str | None = None
-    issn: str | None = None
-    note: str | None = None
 
 
 _FIELDS = {f.name for f in fields(DocumentMeta)}

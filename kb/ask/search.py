@@ -6,11 +6,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kb.analysis import fts_query, terms
-from kb.catalog import DocumentMeta
-from kb.citations import locator, short_citation
+from kb.cite.apa import locator, short_citation
 from kb.index import KnowledgeBase
-from kb.store import ChunkRow, Filters
+from kb.records import ChunkRow, DocumentMeta, Filters
+from kb.text.analysis import fts_query, terms
 
 MODES = ("hybrid", "lexical", "dense")
 # Tuned on eval/dev.jsonl (57 paraphrased queries, real PDFs as distractors):

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from kb.errors import ModelError
-from kb.model import ModelInfo, resolve_model
+from kb.model.resolve import ModelInfo, resolve_model
 
 
 def _hub_off() -> None:
@@ -42,7 +42,6 @@ class Embedder:
         _hub_off()
         import torch
         from sentence_transformers import SentenceTransformer
-
         from transformers.utils import logging as transformers_logging
 
         transformers_logging.disable_progress_bar()  # library code does not draw on the user's terminal

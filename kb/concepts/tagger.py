@@ -26,8 +26,8 @@ from typing import Iterable, Mapping
 
 from rapidfuzz.distance import Levenshtein
 
-from kb.analysis import fold_accents
-from kb.taxonomy import Taxonomy
+from kb.concepts.taxonomy import Taxonomy
+from kb.text.analysis import fold_accents
 
 # Chosen on eval/concepts.jsonl (see eval/concepts.py): lower lets OCR damage
 # through at the cost of false tags, higher misses "atrnósfera".
@@ -190,7 +190,8 @@ class Tagger:
     def _nearest(self, folded: str) -> tuple[str | None, float]:
         """The concept word this non-word nearly spells ("becatini" -> "becattini"), and how nearly."""
         # The word lists load in ~1 s: only when a word is not a concept's word.
-        from ingest.clean import fold as fold_all, known_words
+        from kb.text.words import fold as fold_all
+        from kb.text.words import known_words
 
         if fold_all(folded) in known_words():
             return None, 0.0

@@ -1,0 +1,124 @@
+"""The records every layer passes around: pages, chunks, documents and their metadata.
+
+Plain dataclasses with no behaviour beyond their fields, so that the store, the
+ingest pipeline and the search code can share them without importing each other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class Page:
+    """One page as extracted, before cleaning.
+
+    `number` is the 1-based PDF page index, or the 1-based form-feed page of a
+    text file; None for a text file without form feeds (no pages to cite).
+    `label` is the printed page label when the PDF defines one.
+    """
+
+    number: int | None
+    text: str
+    label: str | None = None
+
+
+@dataclass
+class Extracted:
+    path: Path
+    kind: str  # "pdf", "txt" or "md"
+    pages: list[Page]
+    metadata: dict[str, str] = field(default_factory=dict)  # raw PDF metadata, may be empty
+    title_guess: str | None = None  # the first page's largest-type line(s), for documents without a title
+
+
+@dataclass
+class CleanPage:
+    """A page after cleaning; `raw` is kept so any quote can be checked against the source.
+
+    `status` is "ok", "empty" (no text layer) or "junk" (text that is not
+    prose: control characters, too few letters); only "ok" pages are chunked.
+    """
+
+    number: int | None
+    label: str | None
+    raw: str
+    text: str
+    status: str = "ok"
+
+
+@dataclass(frozen=True)
+class Chunk:
+    doc_id: str
+    ordinal: int
+    chunk_id: str
+    text: str
+    page_start: int | None
+    page_end: int | None
+    start: int  # offset of the first character in page_start's clean text
+    end: int  # offset after the last character in page_end's clean text
+    paragraph_start: int  # 1-based paragraph locator within the document
+    paragraph_end: int
+    section: str | None
+
+    @property
+    def words(self) -> int:
+        return len(self.text.split())
+
+
+@dataclass(frozen=True)
+class DocumentMeta:
+    title: str | None = None
+    authors: tuple[str, ...] = field(default_factory=tuple)
+    year: int | None = None
+    venue: str | None = None
+    volume: str | None = None
+    issue: str | None = None
+    pages: str | None = None
+    doi: str | None = None
+    publisher: str | None = None
+    issn: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Restrict a search; every filter that is set must match."""
+
+    doc_ids: tuple[str, ...] = ()
+    years: tuple[int, ...] = ()
+    authors: tuple[str, ...] = ()  # case-insensitive substring of an author name
+    tags: tuple[str, ...] = ()  # concept ids; a passage must carry all of them
+
+    def __bool__(self) -> bool:
+        return bool(self.doc_ids or self.years or self.authors or self.tags)
+
+
+@dataclass(frozen=True)
+class DocumentRow:
+    id: int
+    doc_id: str
+    path: str
+    sha256: str
+    kind: str
+    meta: DocumentMeta
+    report: str | None
+    pages: int
+    chunks: int
+
+
+@dataclass(frozen=True)
+class ChunkRow:
+    id: int
+    chunk_id: str
+    doc_id: str
+    ordinal: int
+    text: str
+    page_start: int | None
+    page_end: int | None
+    paragraph_start: int
+    paragraph_end: int
+    section: str | None
+    start: int = 0  # offset of the first character in page_start's clean text
+    end: int = 0  # offset after the last character in page_end's clean text

@@ -9,6 +9,8 @@ A thin layer over the kb library: every action here is also a function there
 from __future__ import annotations
 
 import html
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import streamlit as st
@@ -18,7 +20,6 @@ from kb.errors import KBError
 from kb.index import KnowledgeBase
 from kb.records import Filters
 
-PAGES = ("Buscar", "Comparar", "Biblioteca", "Conceptos", "Cuaderno")
 RESULTS = 10
 CONTEXT_CHARS = 600  # of page text shown on each side of a passage in "Ver en contexto"
 
@@ -35,7 +36,10 @@ st.markdown(
 
 def index_stamp(directory: Path) -> tuple:
     """Changes whenever the index on disk changes (an ingest here or from the CLI)."""
-    files = [directory / "kb.sqlite", directory / "kb.sqlite-wal", directory / "concepts.toml"]
+    from kb.concepts.taxonomy import TAXONOMY_FILE
+    from kb.store.db import DB_FILE
+
+    files = [directory / DB_FILE, directory / f"{DB_FILE}-wal", directory / TAXONOMY_FILE]
     return tuple((f.stat().st_mtime_ns, f.stat().st_size) if f.exists() else None for f in files)
 
 
@@ -46,22 +50,80 @@ def load_embedder():
     return load()
 
 
+@st.cache_resource(show_spinner=False)
+def model_info():
+    from kb.model.resolve import resolve_model
+
+    return resolve_model()
+
+
 @st.cache_resource(show_spinner="Abriendo el índice…", max_entries=2)
 def open_index(directory: str, stamp: tuple) -> KnowledgeBase:
-    kb = KnowledgeBase(Path(directory), load_embedder().info)
-    if kb.store.is_empty():
-        from ingest.pipeline import ingest
-        from kb.config import bundled_corpus_dir
+    """The index opened read-only, shared by every session until the files change."""
+    from kb.index import open_for_reading
 
-        with st.spinner("Índice vacío: indexando el corpus incluido (una sola vez)…"):
-            ingest(kb, load_embedder(), [bundled_corpus_dir()])
-    return kb
+    return open_for_reading(Path(directory), model_info())
+
+
+def first_use(directory: Path) -> None:
+    """An empty index gets the bundled corpus, through the same call as the CLI's,
+    with one display of its stages."""
+    from ingest.bundled import ensure_bundled_corpus
+
+    with st.status("Preparando kb por primera vez…", expanded=True) as status:
+        st.write("Preparando el modelo de embeddings…")
+        embedder = load_embedder()
+        bar = st.progress(0.0, text="Indexando el corpus incluido…")
+
+        def progress(p) -> None:
+            bar.progress(p.files_done / max(p.files_total, 1),
+                         text=f"Indexando el corpus incluido: archivo {min(p.files_done + 1, p.files_total)} de "
+                              f"{p.files_total} · {p.chunks} fragmentos")
+
+        ensure_bundled_corpus(directory, embedder.info, embedder, progress=progress)
+        status.update(label="Índice listo.", state="complete", expanded=False)
 
 
 def knowledge_base() -> KnowledgeBase:
+    from ingest.bundled import is_empty
+
     directory = index_dir()
-    directory.mkdir(parents=True, exist_ok=True)
+    if is_empty(directory):
+        first_use(directory)
     return open_index(str(directory), index_stamp(directory))
+
+
+@contextmanager
+def writer() -> Iterator[KnowledgeBase]:
+    """The index opened to write, for one action (an upload, a metadata edit); the
+    read-only one is reopened on the next run, as the files have changed."""
+    kb = KnowledgeBase(index_dir(), model_info())
+    try:
+        yield kb
+    finally:
+        kb.close()
+
+
+@st.cache_data(show_spinner="Buscando…", max_entries=256)
+def cached_search(directory: str, stamp: tuple, query: str, docs: tuple[str, ...], years: tuple[int, ...],
+                  authors: tuple[str, ...], tags: tuple[str, ...]) -> tuple[list, list]:
+    """Hits and the extractive answer of one query, kept per state of the index."""
+    from kb.ask.answer import extractive_answer
+    from kb.ask.search import search
+
+    kb = open_index(directory, stamp)
+    filters = Filters(docs, years, authors, tags)
+    hits = search(kb, load_embedder(), query, k=RESULTS, filters=filters or None)
+    return hits, extractive_answer(kb, query, hits)
+
+
+@st.cache_data(show_spinner="Construyendo la tabla…", max_entries=64)
+def cached_table(directory: str, stamp: tuple, kind: str, ids: tuple[str, ...], aspects: tuple, scope: tuple[str, ...]):
+    """One comparison table, kept per state of the index."""
+    from kb.ask.compare import columns_for, compare
+
+    kb = open_index(directory, stamp)
+    return compare(kb, load_embedder(), columns_for(kb, kind, list(ids)), list(aspects), docs=scope)
 
 
 def notebook():
@@ -80,10 +142,8 @@ def lit(text: str) -> str:
 # Buscar ----------------------------------------------------------------------
 
 
-def page_search(kb: KnowledgeBase) -> None:
-    from kb.ask.answer import extractive_answer
-    from kb.ask.search import search
-
+def page_search() -> None:
+    kb = knowledge_base()
     query = st.text_input("Pregunta", key="q", bind="query-params",
                           placeholder="¿Qué es el mesoespacio institucional?")
     # Options are shown as they go into the URL (Streamlit binds the shown text),
@@ -103,12 +163,12 @@ def page_search(kb: KnowledgeBase) -> None:
     if not query or not query.strip():
         st.caption("Escriba una pregunta en español (o en inglés): cada pasaje llega con su cita.")
         return
-    filters = Filters(tuple(docs), tuple(int(y) for y in chosen_years), tuple(chosen_authors), tuple(tags))
-    hits = search(kb, load_embedder(), query, k=RESULTS, filters=filters or None)
+    directory = index_dir()
+    hits, answer = cached_search(str(directory), index_stamp(directory), query, tuple(docs),
+                                 tuple(int(y) for y in chosen_years), tuple(chosen_authors), tuple(tags))
     if not hits:
         st.info("Sin resultados con estos filtros.")
         return
-    answer = extractive_answer(kb, query, hits)
     if len(answer) >= 2:
         st.subheader("Respuesta breve")
         lines = [f"«{lit(q.sentence)}» <b>[{q.number}]</b>" for q in answer]
@@ -195,12 +255,13 @@ def passage_by_page(pages, chunk, limit: int = 3) -> list[tuple[int, str]]:
 # Comparar ----------------------------------------------------------------------
 
 
-def page_compare(kb: KnowledgeBase) -> None:
+def page_compare() -> None:
     from kb.ask import tables
-    from kb.ask.compare import EMPTY, KINDS, Aspect, columns_for, compare
+    from kb.ask.compare import EMPTY, KINDS, Aspect
     from kb.ask.presets import Preset, load_presets, save_preset
     from kb.cite.notebook import Entry
 
+    kb = knowledge_base()
     presets = load_presets(index_dir())
     by_title = {p.title: p for p in presets.values()}
     title = st.selectbox("Tabla predefinida", ["(ninguna)", *by_title], key="tabla")
@@ -220,7 +281,13 @@ def page_compare(kb: KnowledgeBase) -> None:
     if not chosen or not aspects:
         st.info("Elija columnas y escriba al menos una fila.")
         return
-    table = compare(kb, load_embedder(), columns_for(kb, kind, chosen), aspects, docs=tuple(scope))
+    directory = index_dir()
+    try:
+        table = cached_table(str(directory), index_stamp(directory), kind, tuple(chosen), tuple(aspects),
+                             tuple(scope))
+    except ValueError as error:  # an unknown column id, said in Spanish
+        st.error(str(error))
+        return
     st.dataframe([{"aspecto": a.label, **{c.label: EMPTY if cell is None else f"«{' '.join(cell.sentence.split())}» "
                                           f"({cell.citation})" for c, cell in zip(table.columns, row)}}
                   for a, row in zip(table.aspects, table.cells)], hide_index=True, width="stretch")
@@ -255,13 +322,12 @@ def page_compare(kb: KnowledgeBase) -> None:
 # Biblioteca -------------------------------------------------------------------
 
 
-def page_library(kb: KnowledgeBase) -> None:
+def page_library() -> None:
+    from kb.concepts.report import main_concepts
+
+    kb = knowledge_base()
     documents = kb.store.documents()
-    counts = kb.store.concept_counts()
-    main: dict[str, list[tuple[int, str]]] = {}
-    for concept, per_doc in counts.items():
-        for doc_id, n in per_doc.items():
-            main.setdefault(doc_id, []).append((n, concept))
+    main = main_concepts(kb.store.concept_counts())
     rows = [{
         "documento": d.doc_id,
         "título": d.meta.title or "sin título",
@@ -270,16 +336,16 @@ def page_library(kb: KnowledgeBase) -> None:
         "tipo": d.kind,
         "páginas": d.pages,
         "fragmentos": d.chunks,
-        "conceptos principales": ", ".join(c for _, c in sorted(main.get(d.doc_id, []), key=lambda x: -x[0])[:5]),
+        "conceptos principales": ", ".join(c for c, _ in main.get(d.doc_id, [])),
         "avisos": d.report or "",
     } for d in documents]
     st.subheader(f"Documentos ({len(documents)})")
     st.dataframe(rows, hide_index=True, width="stretch")
-    upload_form(kb)
-    metadata_form(kb, documents)
+    upload_form()
+    metadata_form(documents)
 
 
-def upload_form(kb: KnowledgeBase) -> None:
+def upload_form() -> None:
     from ingest.pipeline import ingest
     from kb.library import MAX_UPLOAD_BYTES, save_upload
 
@@ -308,7 +374,8 @@ def upload_form(kb: KnowledgeBase) -> None:
         bar.progress(p.files_done / len(paths), text=f"{p.files_done}/{len(paths)} archivos · {p.pages} páginas · "
                                                      f"{p.chunks} fragmentos")
 
-    summary = ingest(kb, load_embedder(), paths, progress=progress)
+    with writer() as kb:
+        summary = ingest(kb, load_embedder(), paths, progress=progress)
     bar.progress(1.0, text="Listo.")
     labels = {"indexed": "indexado", "replaced": "reemplazado", "unchanged": "sin cambios",
               "duplicate": "duplicado", "failed": "fallido"}
@@ -319,7 +386,7 @@ def upload_form(kb: KnowledgeBase) -> None:
     st.rerun()
 
 
-def metadata_form(kb: KnowledgeBase, documents) -> None:
+def metadata_form(documents) -> None:
     from kb.library import edit_metadata
 
     st.subheader("Editar metadatos")
@@ -340,7 +407,9 @@ def metadata_form(kb: KnowledgeBase, documents) -> None:
         st.error(f"Año no válido: {year!r} (escriba solo el número, p. ej. 1998, o déjelo vacío).")
         return
     try:
-        edit_metadata(kb, doc_id, title=title, authors=authors.splitlines(), year=year.strip(), venue=venue, doi=doi)
+        with writer() as kb:
+            edit_metadata(kb, doc_id, title=title, authors=authors.splitlines(), year=year.strip(), venue=venue,
+                          doi=doi)
     except KBError as error:
         st.error(str(error))
         return
@@ -350,11 +419,12 @@ def metadata_form(kb: KnowledgeBase, documents) -> None:
 # Conceptos --------------------------------------------------------------------
 
 
-def page_concepts(kb: KnowledgeBase) -> None:
+def page_concepts() -> None:
     import altair as alt
 
     from kb.concepts.report import concept_matrix, concept_report
 
+    kb = knowledge_base()
     matrix = concept_matrix(kb)
     labels = {row["id"]: row["label"] for row in matrix}
     cells = [{"concepto": row["label"], "id": row["id"], "documento": doc, "pasajes": n}
@@ -390,9 +460,10 @@ def page_concepts(kb: KnowledgeBase) -> None:
 # Cuaderno ---------------------------------------------------------------------
 
 
-def page_notebook(kb: KnowledgeBase) -> None:
+def page_notebook() -> None:
     from kb.cite import exports
 
+    kb = knowledge_base()
     book = notebook()
     entries = book.entries()
     st.subheader(f"Cuaderno de citas ({len(entries)})")
@@ -433,19 +504,25 @@ def page_notebook(kb: KnowledgeBase) -> None:
 
 # main -------------------------------------------------------------------------
 
+PAGES = [  # (function, title, address): the navigation, in the sidebar
+    (page_search, "Buscar", "buscar"),
+    (page_compare, "Comparar", "comparar"),
+    (page_library, "Biblioteca", "biblioteca"),
+    (page_concepts, "Conceptos", "conceptos"),
+    (page_notebook, "Cuaderno", "cuaderno"),
+]
+
 
 def main() -> None:
+    navigation = st.navigation([st.Page(function, title=title, url_path=path, default=function is page_search)
+                                for function, title, path in PAGES])
     st.sidebar.title("kb")
     st.sidebar.caption("Literatura y políticas de desarrollo productivo, con citas.")
-    page = st.sidebar.radio("Página", PAGES, key="pagina", bind="query-params")
+    st.sidebar.caption(f"Índice: {html.escape(str(index_dir()))}")
     try:
-        kb = knowledge_base()
+        navigation.run()
     except KBError as error:
         st.error(str(error))
-        return
-    st.sidebar.caption(f"Índice: {html.escape(str(index_dir()))}")
-    {"Buscar": page_search, "Comparar": page_compare, "Biblioteca": page_library, "Conceptos": page_concepts,
-     "Cuaderno": page_notebook}[page](kb)
 
 
 main()

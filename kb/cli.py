@@ -64,29 +64,26 @@ INDEX_OPTION = click.option(
 MODEL_OPTION = click.option("--model", "model_path", type=click.Path(file_okay=False), default=None,
                             help="Directorio de un modelo sentence-transformers local (por defecto KB_MODEL).")
 NOTHING_INDEXED = 2  # exit code of `kb ingest` when no file could be indexed
-MAIN_CONCEPTS = 5  # shown per document by `kb docs`
 
 
-def _open_kb(index_path: str | None, model_path: str | None):
+def _open_kb(index_path: str | None, model_path: str | None, write: bool = False):
+    """The knowledge base and the embedder. To write (`kb ingest`), the index is
+    created if needed; to read, an empty or missing default index first gets the
+    bundled corpus (the app does the same), then the index is opened read-only."""
     from kb.config import index_dir
-    from kb.index import KnowledgeBase
+    from kb.index import KnowledgeBase, open_for_reading
     from kb.model.embedder import Embedder
     from kb.model.resolve import resolve_model
 
     info = resolve_model(model_path)
-    kb = KnowledgeBase(index_dir(index_path), info)
-    return kb, Embedder(info)
+    directory = index_dir(index_path)
+    if write:
+        return KnowledgeBase(directory, info), Embedder(info)
+    from ingest.bundled import ensure_bundled_corpus
 
-
-def _ensure_bundled(kb, embedder) -> None:
-    """The bundled corpus is indexed on first use of an empty index."""
-    if not kb.store.is_empty():
-        return
-    from ingest.pipeline import ingest
-    from kb.config import bundled_corpus_dir
-
-    click.echo("Índice vacío: indexando el corpus incluido (una sola vez)…", err=True)
-    ingest(kb, embedder, [bundled_corpus_dir()])
+    embedder = Embedder(info)
+    ensure_bundled_corpus(directory, info, embedder, notify=lambda m: click.echo(m, err=True))
+    return open_for_reading(directory, info, notify=lambda m: click.echo(m, err=True)), embedder
 
 
 @cli.command("ingest")
@@ -103,7 +100,7 @@ def ingest_command(paths: tuple[str, ...], prune: bool, index_path: str | None, 
     from ingest.pipeline import discover, ingest
 
     try:
-        kb, embedder = _open_kb(index_path, model_path)
+        kb, embedder = _open_kb(index_path, model_path, True)
     except KBError as error:
         raise _fail(error) from error
     files, ignored = discover(paths)
@@ -173,7 +170,6 @@ def search_command(queries, k, as_json, docs, years, authors, tags, mode, index_
     try:
         for tag in tags:
             _check_concept(kb.taxonomy, tag)
-        _ensure_bundled(kb, embedder)
         if mode == "lexical":
             vectors = [None] * len(queries)
         else:  # one batch for all queries: the model is loaded once
@@ -231,16 +227,12 @@ def _hit_json(hit) -> dict:
 @INDEX_OPTION
 def docs_command(index_path: str | None) -> None:
     """Lista los documentos indexados con sus metadatos y recuentos."""
-    from kb.config import index_dir
-    from kb.store.db import Store
+    from kb.concepts.report import main_concepts
 
-    store = Store(index_dir(index_path))
+    store = _open_store(index_path)
     try:
         documents = store.documents()
-        by_document: dict[str, list[tuple[int, str]]] = {}
-        for concept, counts in store.concept_counts().items():
-            for doc_id, n in counts.items():
-                by_document.setdefault(doc_id, []).append((n, concept))
+        main_by_document = main_concepts(store.concept_counts())
         if not documents:
             click.echo("No hay documentos indexados: use `kb ingest CARPETA`.")
         for d in documents:
@@ -249,13 +241,24 @@ def docs_command(index_path: str | None) -> None:
             click.echo(f"{d.doc_id}  [{d.kind}, {_count(d.pages, 'página', 'páginas')}, "
                        f"{_count(d.chunks, 'fragmento', 'fragmentos')}]")
             click.echo(f"    {authors} ({year}). {d.meta.title or 'sin título'}")
-            main = sorted(by_document.get(d.doc_id, []), key=lambda nc: (-nc[0], nc[1]))[:MAIN_CONCEPTS]
+            main = main_by_document.get(d.doc_id)
             if main:
-                click.echo(f"    Conceptos principales: {', '.join(f'{c} ({n})' for n, c in main)}")
+                click.echo(f"    Conceptos principales: {', '.join(f'{c} ({n})' for c, n in main)}")
             if d.report:
                 click.echo(f"    ! {d.report}")
     finally:
         store.close()
+
+
+def _open_store(index_path: str | None):
+    """The store alone, read-only, for commands that need neither model nor vectors."""
+    from kb.config import index_dir
+    from kb.store.db import Store
+
+    try:
+        return Store(index_dir(index_path), mode="read")
+    except KBError as error:
+        raise _fail(error) from error
 
 
 def _count(n: int, singular: str, plural: str) -> str:
@@ -268,10 +271,7 @@ def _count(n: int, singular: str, plural: str) -> str:
 @INDEX_OPTION
 def show_command(doc_id: str, page: int | None, index_path: str | None) -> None:
     """Muestra los metadatos y el texto limpio de un documento."""
-    from kb.config import index_dir
-    from kb.store.db import Store
-
-    store = Store(index_dir(index_path))
+    store = _open_store(index_path)
     try:
         document = store.document(doc_id)
         if document is None:
@@ -495,17 +495,11 @@ def _echo_checks(checks) -> None:
 
 
 def _open_ready(index_path: str | None, model_path: str | None):
-    """The knowledge base and the embedder, with the bundled corpus indexed on first use."""
+    """The knowledge base (read-only) and the embedder, or a one-line error."""
     try:
-        kb, embedder = _open_kb(index_path, model_path)
+        return _open_kb(index_path, model_path)
     except KBError as error:
         raise _fail(error) from error
-    try:
-        _ensure_bundled(kb, embedder)
-    except KBError as error:
-        kb.close()
-        raise _fail(error) from error
-    return kb, embedder
 
 
 def main() -> None:

@@ -18,6 +18,9 @@ from kb.store.db import Store
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 SARAVI_CITATION = "Saraví &#40;1998&#41;&#46; Micro y pequeñas empresas"
+# Each page's address in the navigation (http://localhost:8501/comparar).
+ADDRESSES = {"Buscar": "buscar", "Comparar": "comparar", "Biblioteca": "biblioteca", "Conceptos": "conceptos",
+             "Cuaderno": "cuaderno"}
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +56,13 @@ def app(home, real_model, monkeypatch):
 
 
 def page(at, name):
-    at.sidebar.radio(key="pagina").set_value(name).run()
+    """Open a page as its link in the navigation does. AppTest.switch_page only opens
+    pages kept in files; the app's pages are functions, each registered by st.Page
+    under the hash of its address."""
+    from streamlit.util import calc_hash
+
+    at._page_hash = calc_hash(ADDRESSES[name])
+    at.run()
     assert not at.exception, at.exception
     return at
 
@@ -131,6 +140,21 @@ def test_saved_passage_reaches_every_export(app, home):
     assert "Saraví" in exports.to_bibtex(entries, metas) and "AU  - Saraví, Gonzalo A." in exports.to_ris(entries, metas)
     rows = list(csv.DictReader(io.StringIO(exports.to_csv(entries, metas))))
     assert rows[0]["cita_textual"] == entries[0].quote
+
+
+def test_every_page_opens_from_the_navigation_and_reading_writes_nothing(app, home):
+    def files():
+        return {p.name: (p.stat().st_size, p.stat().st_mtime_ns) for p in home.iterdir()
+                if not p.name.endswith(("-wal", "-shm"))}
+
+    before = files()
+    headings = {"Buscar": None, "Comparar": None, "Biblioteca": "Documentos (7)", "Conceptos": "Concepto × documento",
+                "Cuaderno": None}
+    for name, heading in headings.items():
+        page(app, name)
+        if heading:
+            assert heading in [s.value for s in app.subheader]
+    assert files() == before
 
 
 def test_library_lists_documents_and_concepts(app):

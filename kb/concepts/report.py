@@ -35,6 +35,19 @@ def concept_matrix(kb: KnowledgeBase) -> list[dict]:
             for c in concepts]
 
 
+MAIN_CONCEPTS = 5  # shown per document by `kb docs` and the app's Biblioteca
+
+
+def main_concepts(counts: dict[str, dict[str, int]], n: int = MAIN_CONCEPTS) -> dict[str, list[tuple[str, int]]]:
+    """Each document's `n` most tagged concepts with their passage counts, from
+    `Store.concept_counts()`: most passages first, ties by concept id."""
+    by_document: dict[str, list[tuple[str, int]]] = {}
+    for concept, documents in counts.items():
+        for doc_id, count in documents.items():
+            by_document.setdefault(doc_id, []).append((concept, count))
+    return {doc_id: sorted(pairs, key=lambda cn: (-cn[1], cn[0]))[:n] for doc_id, pairs in by_document.items()}
+
+
 def concept_report(kb: KnowledgeBase, concept_id: str, k: int = 5) -> ConceptReport:
     concept = kb.taxonomy[concept_id]
     documents = dict(sorted(kb.store.concept_counts().get(concept_id, {}).items(), key=lambda kv: (-kv[1], kv[0])))

@@ -17,100 +17,59 @@ from pathlib import Path
 
 import numpy as np
 
+from kb.errors import KBError
 from kb.records import ChunkRow, DocumentMeta, DocumentRow, Filters
+from kb.store import migrations
 
 DB_FILE = "kb.sqlite"
 
-MIGRATIONS = [
-    """
-    CREATE TABLE documents (
-        id INTEGER PRIMARY KEY,
-        doc_id TEXT NOT NULL UNIQUE,
-        path TEXT NOT NULL,
-        sha256 TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        title TEXT,
-        authors TEXT NOT NULL DEFAULT '[]',
-        year INTEGER,
-        venue TEXT,
-        doi TEXT,
-        meta TEXT NOT NULL DEFAULT '{}',
-        report TEXT,
-        ingested_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
-    );
-    CREATE INDEX documents_sha256 ON documents(sha256);
-    CREATE TABLE pages (
-        document INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
-        ordinal INTEGER NOT NULL,
-        number INTEGER,
-        label TEXT,
-        raw TEXT NOT NULL,
-        text TEXT NOT NULL,
-        status TEXT NOT NULL,
-        PRIMARY KEY (document, ordinal)
-    );
-    CREATE TABLE chunks (
-        id INTEGER PRIMARY KEY,
-        chunk_id TEXT NOT NULL UNIQUE,
-        document INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
-        ordinal INTEGER NOT NULL,
-        text TEXT NOT NULL,
-        analyzed TEXT NOT NULL,
-        page_start INTEGER,
-        page_end INTEGER,
-        start INTEGER NOT NULL,
-        "end" INTEGER NOT NULL,
-        paragraph_start INTEGER NOT NULL,
-        paragraph_end INTEGER NOT NULL,
-        section TEXT,
-        vector BLOB
-    );
-    CREATE INDEX chunks_document ON chunks(document);
-    -- External-content FTS5 over the analysed text; tokens are already stems
-    -- with accents folded, so the tokenizer must not fold again (ñ survives).
-    CREATE VIRTUAL TABLE chunks_fts USING fts5(
-        analyzed, content='chunks', content_rowid='id', tokenize='unicode61 remove_diacritics 0'
-    );
-    CREATE TRIGGER chunks_ai AFTER INSERT ON chunks BEGIN
-        INSERT INTO chunks_fts(rowid, analyzed) VALUES (new.id, new.analyzed);
-    END;
-    CREATE TRIGGER chunks_ad AFTER DELETE ON chunks BEGIN
-        INSERT INTO chunks_fts(chunks_fts, rowid, analyzed) VALUES ('delete', old.id, old.analyzed);
-    END;
-    CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-    """,
-    """
-    -- Concept tags with their evidence: offsets into the chunk's text.
-    CREATE TABLE chunk_tags (
-        chunk INTEGER NOT NULL REFERENCES chunks(id) ON DELETE CASCADE,
-        concept TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        start INTEGER NOT NULL,
-        "end" INTEGER NOT NULL,
-        matched TEXT NOT NULL
-    );
-    CREATE INDEX chunk_tags_concept ON chunk_tags(concept, chunk);
-    CREATE INDEX chunk_tags_chunk ON chunk_tags(chunk);
-    """,
-]
+
+class IndexMissingError(KBError):
+    """There is no index where one was to be read."""
+
+
+class SchemaError(KBError):
+    """The index's schema is not the one this version of kb reads."""
+
+    def __init__(self, message: str, *, newer: bool) -> None:
+        super().__init__(message)
+        self.newer = newer  # written by a later kb: nothing here can upgrade it
 
 
 class Store:
-    def __init__(self, directory: str | Path, *, as_found: bool = False, timeout: float = 5.0) -> None:
-        """Open (or create) the store; `as_found` opens an existing file exactly as it
-        is, without creating or migrating anything, for `kb doctor` to inspect;
-        `timeout`: seconds to wait for another process's write to end."""
+    def __init__(self, directory: str | Path, *, mode: str = "write", timeout: float = 5.0) -> None:
+        """Open the store in `directory`.
+
+        `mode` "write" creates the directory and the file when missing and brings the
+        schema up to date; "read" opens an existing index and writes nothing (a missing
+        one raises IndexMissingError, an older or newer schema SchemaError); "as_found"
+        opens an existing file exactly as it is, whatever it holds, for `kb doctor` to
+        inspect. `timeout`: seconds to wait for another process's write to end."""
+        if mode not in ("write", "read", "as_found"):
+            raise ValueError(f"unknown mode {mode!r}")
         self.directory = Path(directory)
         self.path = self.directory / DB_FILE
-        if not as_found:
+        if mode == "write":
             self.directory.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=timeout)
+        elif not self.path.is_file():
+            raise IndexMissingError(f"{self.directory}: no hay ningún índice en esta carpeta (falta {DB_FILE}); "
+                                    "indexe documentos con `kb ingest CARPETA` o indique otra con --index.")
+        # Only a writer may create the file (a reader's typo must not leave an empty index
+        # behind), and a reader opens it read-only: SQLite then never checkpoints into it,
+        # though in WAL mode it keeps its -wal and -shm lock files beside it.
+        target = {"write": str(self.path), "read": f"{self.path.resolve().as_uri()}?mode=ro",
+                  "as_found": f"{self.path.resolve().as_uri()}?mode=rw"}[mode]
+        self.db = sqlite3.connect(target, uri=mode != "write", isolation_level=None, check_same_thread=False,
+                                  timeout=timeout)
         # The connection is shared by threads (the app's sessions): a transaction,
         # read or write, belongs to one thread at a time.
         self._lock = threading.RLock()
-        if as_found:
+        if mode == "as_found":
             return
         self.db.execute("PRAGMA foreign_keys = ON")
+        if mode == "read":
+            self._check_schema()
+            return
         # WAL lets searches read the last committed state while an ingest writes.
         self.db.execute("PRAGMA journal_mode = WAL")
         self.db.execute("PRAGMA synchronous = FULL")
@@ -119,13 +78,18 @@ class Store:
     def close(self) -> None:
         self.db.close()
 
+    def _check_schema(self) -> None:
+        version = self.schema_version()
+        if version > migrations.LATEST:
+            raise SchemaError(f"{self.path}: lo creó una versión más nueva de kb (esquema {version}); actualice kb.", newer=True)
+        if version < migrations.LATEST:
+            raise SchemaError(f"{self.path}: esquema antiguo ({version}); `kb ingest` o `kb doctor --repair` "
+                              "lo actualizan.", newer=False)
+
     def _migrate(self) -> None:
-        version = self.db.execute("PRAGMA user_version").fetchone()[0]
-        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+        for number, step in migrations.pending(self.schema_version()):
             with self.atomic():
-                for statement in _statements(script):
-                    self.db.execute(statement)
-                self.db.execute(f"PRAGMA user_version = {number}")
+                migrations.apply(self.db, number, step)
 
     @contextmanager
     def atomic(self) -> Iterator[None]:
@@ -179,6 +143,17 @@ class Store:
     def set_setting(self, key: str, value: str) -> None:
         self.db.execute("INSERT INTO settings(key, value) VALUES (?, ?) "
                         "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
+
+    def generation(self) -> int:
+        """Bumped by every change of chunks: readers holding vectors of an older
+        generation reload them, and the FAISS cache records the one it matches."""
+        return int(self.get_setting("generation") or 0)
+
+    def bump_generation(self) -> int:
+        """Call inside the transaction that changes chunks; returns the new generation."""
+        generation = self.generation() + 1
+        self.set_setting("generation", str(generation))
+        return generation
 
     # documents --------------------------------------------------------------
 
@@ -453,19 +428,3 @@ def _filter_sql(filters: Filters | None) -> tuple[str, list]:
         clauses.append("c.id IN (SELECT chunk FROM chunk_tags WHERE concept = ?)")
         params.append(tag)
     return "".join(f" AND {c}" for c in clauses), params
-
-
-def _statements(script: str) -> list[str]:
-    """Split a migration into statements; trigger bodies keep their inner semicolons."""
-    statements, buffer = [], []
-    for line in script.strip().splitlines():
-        if line.strip().startswith("--"):
-            continue
-        buffer.append(line)
-        joined = "\n".join(buffer).strip()
-        if joined.endswith(";") and sqlite3.complete_statement(joined):
-            statements.append(joined)
-            buffer = []
-    if "\n".join(buffer).strip():
-        statements.append("\n".join(buffer).strip())
-    return statements

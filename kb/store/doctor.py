@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kb.model.resolve import ModelInfo
-from kb.store.db import DB_FILE, MIGRATIONS, Store
+from kb.store.db import DB_FILE, Store
+from kb.store.migrations import LATEST
 from kb.store.vectors import INDEX_FILE, MANIFEST_FILE, VectorIndex, build_vectors
 
 
@@ -51,7 +52,7 @@ def diagnose(directory: str | Path, model: ModelInfo) -> list[Check]:
     if not path.is_file():
         return [Check("sqlite", SQLITE, False, f"{path}: no existe; en esta carpeta no hay ningún índice")]
     checks: list[Check] = []
-    store = Store(directory, as_found=True, timeout=LOCK_TIMEOUT)
+    store = Store(directory, mode="as_found", timeout=LOCK_TIMEOUT)
     try:
         _diagnose(store, directory, model, checks)
     except sqlite3.DatabaseError as error:
@@ -78,11 +79,11 @@ def _diagnose(store: Store, directory: Path, model: ModelInfo, checks: list[Chec
     if version == 0:
         checks.append(Check("sqlite", SQLITE, False, f"{path}: no es un índice de kb (no tiene sus tablas)"))
         return
-    if version > len(MIGRATIONS):
+    if version > LATEST:
         checks.append(Check("sqlite", SQLITE, False,
                             f"{path}: lo creó una versión más nueva de kb (esquema {version}); actualice kb"))
         return
-    if version < len(MIGRATIONS):
+    if version < LATEST:
         checks.append(Check("sqlite", SQLITE, False, f"{path}: esquema antiguo ({version}); --repair lo actualiza",
                             repairable=True))
         return
@@ -167,7 +168,7 @@ def _faiss_checks(directory: Path, store: Store, fingerprint: str, chunks: int, 
         checks.append(Check("recuento", "Vectores = fragmentos", False,
                             f"{INDEX_FILE} tiene {len(vectors)} vectores y SQLite {chunks} fragmentos; {rebuild}",
                             repairable))
-    generation = int(store.get_setting("generation") or 0)
+    generation = store.generation()
     if vectors.generation == generation:
         checks.append(Check("generacion", "Generación de los vectores", True, f"{generation}, la de SQLite"))
     else:
@@ -218,7 +219,7 @@ def repair(directory: str | Path, model: ModelInfo, embedder: Callable[[], objec
                 actions.append("índice léxico reconstruido")
             if missing or "chunks" in orphans:
                 # Readers holding vectors in memory see the change and reload them.
-                store.set_setting("generation", str(int(store.get_setting("generation") or 0) + 1))
+                store.bump_generation()
         rebuilt = build_vectors(store, model, directory)
         rebuilt.save()
         actions.append(f"{INDEX_FILE} reconstruido desde SQLite ({len(rebuilt)} vectores)")

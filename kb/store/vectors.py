@@ -288,7 +288,7 @@ def build_vectors(store: Store, model: ModelInfo, directory: Path) -> VectorInde
     """Every stored vector, labelled with the generation it matches: both are read
     in one snapshot, so a commit in between cannot make the label lie."""
     with store.snapshot():
-        generation = int(store.get_setting("generation") or 0)
+        generation = store.generation()
         ids, matrix = store.all_vectors(model.dimension)
         missing = store.chunk_count() - len(ids)
     if missing:

@@ -20,7 +20,6 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-
 try:
     from playwright.sync_api import expect, sync_playwright
 except ImportError:  # pragma: no cover - depends on the environment

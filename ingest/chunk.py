@@ -128,7 +128,8 @@ def chunk_pages(doc_id: str, pages: list[CleanPage], *, min_words: int = 120, ma
 
 
 def _number(doc_id: str, pages: list[CleanPage], groups: list[list[_Unit]]) -> list[Chunk]:
-    chunks, seen = [], {}
+    chunks: list[Chunk] = []
+    seen: dict[str, int] = {}
     for ordinal, group in enumerate(groups, 1):
         first, last = group[0], group[-1]
         if first.page == last.page:

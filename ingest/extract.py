@@ -203,7 +203,8 @@ def _title_spans(page: pymupdf.Page) -> list[_Span]:
                 text = "".join(char for char, _, _ in chars)
                 if not text.strip() or span["flags"] & pymupdf.TEXT_FONT_SUPERSCRIPT:
                     continue
-                spans.append(_Span(text, span["size"], span["font"], *span["bbox"], chars))
+                x0, y0, x1, y1 = span["bbox"]
+                spans.append(_Span(text, span["size"], span["font"], x0, y0, x1, y1, chars))
     return spans
 
 
@@ -245,14 +246,14 @@ def _dominant_size(spans: list[_Span]) -> float:
     chars: dict[float, int] = {}
     for span in spans:
         chars[span.size] = chars.get(span.size, 0) + len(span.text.strip())
-    return max(chars, key=chars.get)
+    return max(chars, key=lambda size: chars[size])
 
 
 def _dominant_font(spans: list[_Span]) -> str:
     chars: dict[str, int] = {}
     for span in spans:
         chars[span.font] = chars.get(span.font, 0) + len(span.text.strip())
-    return max(chars, key=chars.get) if chars else ""
+    return max(chars, key=lambda font: chars[font]) if chars else ""
 
 
 def _continues_title(previous: list[_Span], row: list[_Span], big: list[_Span], font: str,

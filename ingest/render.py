@@ -130,7 +130,7 @@ def _join_hyphenated(words: list[str]) -> list[str]:
 def _unique(rects: list[pymupdf.Rect]) -> list[pymupdf.Rect]:
     seen, out = set(), []
     for rect in rects:
-        key = tuple(round(v, 1) for v in rect)
+        key = tuple(round(v, 1) for v in (rect.x0, rect.y0, rect.x1, rect.y1))
         if key not in seen:
             seen.add(key)
             out.append(rect)

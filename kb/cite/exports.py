@@ -121,9 +121,10 @@ def _bibtex_entry(meta: DocumentMeta, doc_id: str) -> str:
             fields.append((name, _bibtex_escape(str(value))))
     if meta.pages:
         fields.append(("pages", _bibtex_escape(_PAGE_DASH.sub("--", meta.pages.strip()))))
-    if doi_of(meta):
+    doi = doi_of(meta)
+    if doi:
         # doi is a verbatim field for biblatex: escaping would change the identifier.
-        fields.append(("doi", doi_of(meta)))
+        fields.append(("doi", doi))
     for name, value in [("publisher", meta.publisher), ("issn", meta.issn), ("note", meta.note)]:
         if value:
             fields.append((name, _bibtex_escape(value)))

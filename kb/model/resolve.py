@@ -97,7 +97,7 @@ def describe_model(path: Path) -> ModelInfo:
 def _prompts(path: Path) -> tuple[str, str]:
     """The model's own declared prompts, else the e5 ones kb is tuned for."""
     cfg = path / "config_sentence_transformers.json"
-    prompts = {}
+    prompts: dict[str, str] = {}
     if cfg.is_file():
         prompts = json.loads(cfg.read_text(encoding="utf-8")).get("prompts") or {}
     query = prompts.get("query", E5_PROMPTS["query"])

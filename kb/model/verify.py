@@ -75,7 +75,7 @@ def sample_passages(texts: Sequence[str], *, words: int = 150, stride: int = 110
 
 def sample_lines(texts: Sequence[str]) -> list[str]:
     """Raw multi-line excerpts, line breaks and OCR damage included."""
-    excerpts = []
+    excerpts: list[str] = []
     for text in texts:
         lines = text.splitlines()
         excerpts.extend("\n".join(lines[i : i + 6]) for i in range(0, len(lines), 40))

@@ -178,7 +178,8 @@ class Store:
                    (SELECT count(*) FROM chunks c WHERE c.document = d.id)
             FROM documents d {where} ORDER BY d.doc_id
         """
-        return [DocumentRow(*row[:5], _meta(row[5:11]), *row[11:]) for row in self.db.execute(sql, params)]
+        return [DocumentRow(row[0], row[1], row[2], row[3], row[4], _meta(row[5:11]), row[11], row[12], row[13])
+                for row in self.db.execute(sql, params)]
 
     def metas(self, doc_ids: Iterable[str]) -> dict[str, DocumentMeta]:
         """Metadata of the given documents, without the counts `documents()` computes."""
@@ -201,7 +202,7 @@ class Store:
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (doc_id, path, sha256, kind, *_meta_values(meta), report),
         )
-        return int(cursor.lastrowid)
+        return _row_id(cursor)
 
     def update_metadata(self, doc_id: str, meta: DocumentMeta) -> None:
         self.db.execute("UPDATE documents SET title = ?, authors = ?, year = ?, venue = ?, doi = ?, meta = ? "
@@ -223,7 +224,7 @@ class Store:
                  chunk.start, chunk.end, chunk.paragraph_start, chunk.paragraph_end, chunk.section,
                  np.asarray(vector, np.float32).tobytes()),
             )
-            ids.append(int(cursor.lastrowid))
+            ids.append(_row_id(cursor))
         return ids
 
     # chunks -------------------------------------------------------------------
@@ -414,7 +415,8 @@ def _filter_sql(filters: Filters | None) -> tuple[str, list]:
     """AND-clauses over documents `d` for the filters that are set."""
     if filters is None:
         return "", []
-    clauses, params = [], []
+    clauses: list[str] = []
+    params: list[str | int] = []
     if filters.doc_ids:
         clauses.append(f"d.doc_id IN ({','.join('?' * len(filters.doc_ids))})")
         params += list(filters.doc_ids)
@@ -428,3 +430,9 @@ def _filter_sql(filters: Filters | None) -> tuple[str, list]:
         clauses.append("c.id IN (SELECT chunk FROM chunk_tags WHERE concept = ?)")
         params.append(tag)
     return "".join(f" AND {c}" for c in clauses), params
+
+
+def _row_id(cursor: sqlite3.Cursor) -> int:
+    """The id SQLite gave the row an INSERT just wrote (always set after one)."""
+    assert cursor.lastrowid is not None
+    return cursor.lastrowid

@@ -371,36 +371,21 @@ def compare_command(preset, docs, frameworks, concepts, aspects, as_json, fmt, o
     """Tabla comparativa: cada celda cita la mejor evidencia de su columna para su fila."""
     import json
 
-    from kb.ask.compare import EMPTY, Aspect, columns_for, compare
-    from kb.ask.presets import load_presets
+    from kb.ask.compare import EMPTY, columns_for, compare
+    from kb.ask.presets import table_spec
 
     if fmt == "xlsx" and not output:
         raise click.ClickException("--format xlsx necesita --output ARCHIVO.xlsx.")
     kb, embedder = _open_ready(index_path, model_path)
     try:
-        title, rows = "", [Aspect(a) for a in aspects]
-        kind, ids, scope = None, [], tuple(docs)
-        if preset:
-            presets = load_presets(kb.directory)
-            if preset not in presets:
-                raise click.ClickException(f"Tabla predefinida desconocida: {preset!r} "
-                                           f"(disponibles: {', '.join(sorted(presets))}).")
-            chosen = presets[preset]
-            title, kind, ids = chosen.title, chosen.columns, list(chosen.ids)
-            rows = rows or list(chosen.aspects)
-        for option, values in (("framework", frameworks), ("concept", concepts)):
-            if values:
-                kind, ids = option, list(values)
-        if docs and kind in (None, "document"):
-            kind, ids, scope = "document", list(docs), ()
-        if kind is None or not rows:
-            raise click.ClickException("Indique columnas (--preset, --docs, --frameworks o --concepts) "
-                                       "y filas (--aspects o --preset).")
+        spec, scope = table_spec(kb.directory, preset=preset, docs=docs, frameworks=frameworks, concepts=concepts,
+                                 aspects=aspects)
+        title = spec.title
         try:
-            columns = columns_for(kb, kind, ids)
+            columns = columns_for(kb, spec.columns, list(spec.ids))
         except ValueError as error:
             raise click.ClickException(str(error)) from error
-        table = compare(kb, embedder, columns, rows, docs=scope)
+        table = compare(kb, embedder, columns, list(spec.aspects), docs=scope)
         metas = kb.store.metas(c.doc_id for row in table.cells for c in row if c)
     except KBError as error:
         raise _fail(error) from error

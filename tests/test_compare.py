@@ -192,3 +192,16 @@ def test_cli_compare_json_markdown_csv_and_xlsx(kb, real_model, real_embedder, m
     assert no_file.exit_code == 1 and "--format xlsx necesita --output" in no_file.output
     unknown = CliRunner().invoke(cli_module.cli, ["compare", "--preset", "nada"])
     assert unknown.exit_code == 1 and "Tabla predefinida desconocida: 'nada'" in unknown.output
+
+
+def test_a_table_request_names_its_columns_rows_and_scope():
+    from kb.ask.presets import PresetError, table_spec
+
+    spec, scope = table_spec(None, docs=("a", "b"), aspects=("confianza",))
+    assert (spec.columns, spec.ids, [a.label for a in spec.aspects], scope) == ("document", ("a", "b"), ["confianza"], ())
+    spec, scope = table_spec(None, preset="distrito-vs-cluster", docs=("a",))
+    assert spec.columns == "framework" and scope == ("a",) and len(spec.aspects) == 8
+    with pytest.raises(PresetError, match="Tabla predefinida desconocida: 'nada'"):
+        table_spec(None, preset="nada")
+    with pytest.raises(PresetError, match="Indique columnas"):
+        table_spec(None, aspects=("confianza",))

@@ -28,6 +28,34 @@ class Preset:
     aspects: tuple[Aspect, ...]
 
 
+def table_spec(index_directory: Path | None, *, preset: str | None = None, docs: tuple[str, ...] = (),
+               frameworks: tuple[str, ...] = (), concepts: tuple[str, ...] = (),
+               aspects: tuple[str, ...] = ()) -> tuple[Preset, tuple[str, ...]]:
+    """What a table request asks for, as a preset (title, column kind and ids, rows)
+    and the documents framework or concept columns are limited to. Columns come from
+    `frameworks`, `concepts`, else `docs`, else the preset; rows from `aspects`, else
+    the preset's. Raises KBError in Spanish when something is missing or unknown."""
+    title, kind, ids = "", "", ()
+    rows = tuple(Aspect(a) for a in aspects)
+    scope = tuple(docs)
+    if preset:
+        presets = load_presets(index_directory)
+        if preset not in presets:
+            raise PresetError(f"Tabla predefinida desconocida: {preset!r} (disponibles: {', '.join(sorted(presets))}).")
+        chosen = presets[preset]
+        title, kind, ids = chosen.title, chosen.columns, chosen.ids
+        rows = rows or chosen.aspects
+    for option, values in (("framework", frameworks), ("concept", concepts)):
+        if values:
+            kind, ids = option, tuple(values)
+    if docs and kind in ("", "document"):
+        kind, ids, scope = "document", tuple(docs), ()
+    if not kind or not rows:
+        raise PresetError("Indique columnas (--preset, --docs, --frameworks o --concepts) "
+                          "y filas (--aspects o --preset).")
+    return Preset(preset or "", title, kind, ids, rows), scope
+
+
 def load_presets(index_directory: Path | None = None) -> dict[str, Preset]:
     paths = [bundled_corpus_dir() / PRESETS_FILE]
     if index_directory is not None and (Path(index_directory) / PRESETS_FILE).is_file():

@@ -12,6 +12,7 @@ from pathlib import Path
 from ingest.pipeline import Progress, Summary, ingest
 from kb.config import bundled_corpus_dir
 from kb.index import KnowledgeBase, exists
+from kb.model.encoder import Encoder
 from kb.model.resolve import ModelInfo
 from kb.store.db import SchemaError, Store
 
@@ -32,7 +33,7 @@ def is_empty(directory: str | Path) -> bool:
         store.close()
 
 
-def ensure_bundled_corpus(directory: str | Path, model: ModelInfo, embedder, *,
+def ensure_bundled_corpus(directory: str | Path, model: ModelInfo, embedder: Encoder, *,
                           progress: Callable[[Progress], None] | None = None,
                           notify: Callable[[str], None] | None = None) -> Summary | None:
     """Index the bundled corpus into `directory` when it has no documents; the

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kb.model.encoder import Encoder
 from kb.model.resolve import ModelInfo
 from kb.store.db import DB_FILE, Store
 from kb.store.migrations import LATEST
@@ -188,7 +189,7 @@ def _leftovers(directory: Path) -> list[Path]:
     return sorted(p for name in (INDEX_FILE, MANIFEST_FILE) for p in directory.glob(f".{name}.*.tmp"))
 
 
-def repair(directory: str | Path, model: ModelInfo, embedder: Callable[[], object]) -> Repair:
+def repair(directory: str | Path, model: ModelInfo, embedder: Callable[[], Encoder]) -> Repair:
     """Fix what `diagnose` finds repairable, then check again. `embedder()` is
     called only when some chunk lost its vector. Nothing is done while a check
     that cannot be repaired fails (a damaged database, another model)."""
@@ -205,13 +206,14 @@ def repair(directory: str | Path, model: ModelInfo, embedder: Callable[[], objec
     store = Store(directory)  # opened normally: this also brings an old schema up to date
     try:
         missing = store.chunks_without_vector(model.dimension)
+        # Computed before the transaction: the model must not run while holding the write lock.
         vectors = embedder().encode_passages([text for *_, text in missing]) if missing else None
         with store.atomic():
             orphans = store.orphans()
             if orphans:
                 store.delete_orphans()
                 actions.append(f"eliminadas: {'; '.join(f'{ORPHANS.get(t, t)}: {n}' for t, n in orphans.items())}")
-            if missing:
+            if vectors is not None:
                 store.set_vectors([row for row, *_ in missing], vectors)
                 actions.append(f"vectores calculados de nuevo desde el texto guardado: {len(missing)}")
             if not store.lexical_index_ok():

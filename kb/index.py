@@ -26,6 +26,7 @@ from kb.concepts.taxonomy import Taxonomy, load_taxonomy
 from kb.errors import ModelMismatchError
 from kb.model.resolve import ModelInfo
 from kb.store.db import DB_FILE, SchemaError, Store
+from kb.store.lexical import sparse_min
 from kb.store.vectors import VectorIndex, build_vectors, check_same_model
 from kb.text import analysis
 
@@ -53,6 +54,7 @@ class KnowledgeBase:
             self._tagger: Tagger | None = None
             self._totals: dict[str, int] | None = None
             self._sparse: tuple[int, SparseBM25 | None] | None = None  # (generation it matches, index)
+            self.sparse_min = sparse_min()  # chunks from which BM25 is kept in memory; read once per opening
             if write:
                 self._reanalyze_if_changed()
                 self.retag_if_changed()
@@ -194,7 +196,7 @@ class KnowledgeBase:
         generation = self.generation
         if self._sparse is None or self._sparse[0] != generation:
             index = None
-            if self.store.chunk_count() >= lexical.sparse_min():
+            if self.store.chunk_count() >= self.sparse_min:
                 index = lexical.load(self.directory)
                 if index is None or index.generation != generation or index.analyzer != analysis.VERSION:
                     index = lexical.build(self.store.analyzed_texts(), generation, analysis.VERSION)

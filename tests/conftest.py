@@ -10,8 +10,8 @@ from kb.model.packed import read_packed
 from kb.model.resolve import ModelInfo, resolve_model
 from tests.packed_writer import write_packed
 
-# The real model is built once per user, like in normal use; tests reuse it.
-USER_CACHE = config.cache_dir()
+# Settings kb reads (kb.config) that no test may inherit from the user's shell.
+USER_SETTINGS = ("KB_MODEL", "KB_PRECISION", "KB_CONCEPTS", "KB_EXACT_MAX", "KB_SPARSE_MIN")
 
 
 @pytest.fixture(autouse=True)
@@ -19,8 +19,8 @@ def isolated_env(tmp_path, monkeypatch):
     """No test reads the user's settings or writes into the user's cache."""
     monkeypatch.setenv("KB_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("KB_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("KB_MODEL", raising=False)
-    monkeypatch.delenv("KB_PRECISION", raising=False)
+    for name in USER_SETTINGS:
+        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture(scope="module")
@@ -51,9 +51,11 @@ def tiny_model(tiny_packed, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def real_model() -> ModelInfo:
+def real_model(tmp_path_factory) -> ModelInfo:
+    """The default model, built once per test session into a cache of its own
+    (about 5 s), the way a user's first run builds it."""
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("KB_CACHE_DIR", str(USER_CACHE))
+        mp.setenv("KB_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
         mp.delenv("KB_MODEL", raising=False)
         return resolve_model()
 
@@ -62,7 +64,8 @@ def real_model() -> ModelInfo:
 def real_embedder(real_model):
     from kb.model.embedder import Embedder
 
-    return Embedder(real_model)
+    # Session fixtures are set up before the autouse one: "auto" keeps KB_PRECISION out.
+    return Embedder(real_model, precision="auto")
 
 
 @pytest.fixture(scope="session")

@@ -20,7 +20,7 @@ MODEL = ModelInfo("modelo-a", FAKE_MODEL.path, 16, "sha256:" + "a" * 64, "prueba
 
 @pytest.fixture
 def small_threshold(monkeypatch):
-    monkeypatch.setenv(vector_module.EXACT_MAX_ENV, "100")
+    monkeypatch.setenv("KB_EXACT_MAX", "100")
 
 
 def clustered(count, seed=0, dimension=16):
@@ -102,10 +102,10 @@ def test_approximate_index_survives_save_and_open(tmp_path, small_threshold):
 
 def test_rebuild_picks_the_index_type_by_chunk_count(indexed, monkeypatch):
     assert indexed.store.chunk_count() > 100
-    monkeypatch.setenv(vector_module.EXACT_MAX_ENV, "100")
+    monkeypatch.setenv("KB_EXACT_MAX", "100")
     approximate = indexed.rebuild_vectors()
     assert approximate.kind == "ivf" and len(approximate) == indexed.store.chunk_count()
-    monkeypatch.delenv(vector_module.EXACT_MAX_ENV)
+    monkeypatch.delenv("KB_EXACT_MAX")
     assert indexed.rebuild_vectors().kind == "flat"
 
 
@@ -130,7 +130,7 @@ def test_in_memory_bm25_scores_like_fts5(indexed):
 
 def test_large_library_searches_through_the_saved_bm25_index(indexed, monkeypatch):
     before = {q: [h.chunk.chunk_id for h in search(indexed, FakeEmbedder(), q, k=5, mode="lexical")] for q in QUERIES}
-    monkeypatch.setenv(lexical.SPARSE_MIN_ENV, "1")
+    monkeypatch.setattr(indexed, "sparse_min", 1)
     indexed._sparse = None
     after = {q: [h.chunk.chunk_id for h in search(indexed, FakeEmbedder(), q, k=5, mode="lexical")] for q in QUERIES}
     assert after == before
@@ -146,6 +146,6 @@ def test_large_library_searches_through_the_saved_bm25_index(indexed, monkeypatc
     indexed._sparse = None
     hits = search(indexed, FakeEmbedder(), QUERIES[0], k=5, mode="lexical")
     assert [h.chunk.chunk_id for h in hits] == before[QUERIES[0]]
-    monkeypatch.delenv(lexical.SPARSE_MIN_ENV)
+    monkeypatch.setattr(indexed, "sparse_min", lexical.SPARSE_MIN)
     indexed._sparse = None
     assert indexed.sparse_lexical() is None

@@ -64,3 +64,20 @@ def test_an_index_file_beside_another_saves_manifest_is_refused(tmp_path):
     (tmp_path / "idx" / "vectors.json").write_bytes(manifest)
     with pytest.raises(ValueError, match="no es el archivo que describe vectors.json"):
         VectorIndex.open(tmp_path / "idx", MODEL)
+
+
+def test_search_leaves_faiss_threads_alone(tmp_path, monkeypatch):
+    """A search never sets FAISS's OpenMP thread count: that is for the program using kb to choose."""
+    import faiss
+
+    def refuse(_):
+        raise AssertionError("a search changed FAISS's thread count")
+
+    index = VectorIndex.create(tmp_path / "idx", MODEL)
+    index.add(np.array([10, 20, 30]), unit([[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 1]]), MODEL)
+    threads = faiss.omp_get_max_threads()
+    monkeypatch.setattr(faiss, "omp_set_num_threads", refuse)
+    index.search(unit([[0, 0, 1, 0.9]]), 2)
+    index.search(unit([[0, 0, 1, 0.9], [1, 0, 0, 0]]), 2)
+    index.search(unit([[0, 0, 1, 0.9]]), 2, allowed=[10, 20])
+    assert faiss.omp_get_max_threads() == threads

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from kb.config import bundled_corpus_dir
+from kb.config import bundled_corpus_dir, concepts_setting
 from kb.errors import KBError
 
 FRAMEWORKS = (
@@ -89,9 +88,8 @@ def user_taxonomy_paths(index_directory: Path | None) -> list[Path]:
     paths = []
     if index_directory is not None and (Path(index_directory) / TAXONOMY_FILE).is_file():
         paths.append(Path(index_directory) / TAXONOMY_FILE)
-    env = os.environ.get("KB_CONCEPTS")
-    if env:
-        path = Path(env).expanduser()
+    path = concepts_setting()
+    if path is not None:
         if not path.is_file():
             raise TaxonomyError(f"{path}: no existe el archivo de conceptos indicado en KB_CONCEPTS")
         paths.append(path)

@@ -2,27 +2,36 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
+from kb.config import precision_setting
 from kb.errors import ModelError
 from kb.model.resolve import ModelInfo, resolve_model
 
+# transformers draws a "Loading weights" bar on stderr and offers no argument to
+# turn it off, only a switch of its own module; it is turned off while a model
+# loads and restored after, under a lock so that two loads cannot restore each
+# other's state.
+_LOADING = threading.Lock()
 
-def _hub_off() -> None:
-    """Never reach a model hub: weights come from local directories only."""
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    os.environ["TRANSFORMERS_OFFLINE"] = "1"
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-    try:
-        import huggingface_hub.constants as hub_constants
-    except ImportError:
-        return
-    hub_constants.HF_HUB_OFFLINE = True
+
+@contextmanager
+def _no_progress_bar() -> Iterator[None]:
+    from transformers.utils import logging as transformers_logging
+
+    with _LOADING:
+        shown = transformers_logging.is_progress_bar_enabled()
+        transformers_logging.disable_progress_bar()
+        try:
+            yield
+        finally:
+            if shown:
+                transformers_logging.enable_progress_bar()
 
 
 def model_input(prefix: str, text: str) -> str:
@@ -39,18 +48,16 @@ class Embedder:
     """
 
     def __init__(self, info: ModelInfo, *, batch_size: int = 16, precision: str | None = None) -> None:
-        _hub_off()
-        import torch
         from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as transformers_logging
 
-        transformers_logging.disable_progress_bar()  # library code does not draw on the user's terminal
-        torch.set_num_threads(os.cpu_count() or 1)
         self.info = info
         self.dimension = info.dimension
         self.batch_size = batch_size
         self.precision = resolve_precision(precision)
-        self.model = SentenceTransformer(str(info.path), device="cpu", local_files_only=True)
+        # A local directory with local_files_only: sentence-transformers and
+        # transformers read its files and never ask a model hub.
+        with _no_progress_bar():
+            self.model = SentenceTransformer(str(info.path), device="cpu", local_files_only=True)
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         return self._encode([model_input(self.info.query_prefix, t) for t in texts])
@@ -93,7 +100,7 @@ def bf16_supported() -> bool:
 
 def resolve_precision(requested: str | None = None) -> str:
     """`requested`, else `KB_PRECISION`, else "auto"; "auto" becomes "bf16" or "fp32"."""
-    value = (requested or os.environ.get("KB_PRECISION") or "auto").lower()
+    value = (precision_setting(requested) or "auto").lower()
     if value not in PRECISIONS:
         raise ModelError(f"Precisión desconocida {value!r} (KB_PRECISION): use una de {', '.join(PRECISIONS)}.")
     if value == "auto":

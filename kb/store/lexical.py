@@ -24,16 +24,18 @@ from pathlib import Path
 
 import numpy as np
 
+from kb.config import sparse_min_setting
+
 LEXICAL_FILE = "lexical.npz"
-SPARSE_MIN = 20_000  # chunks; below, FTS5's bm25() is fast enough (p50 16 ms at 10k)
-SPARSE_MIN_ENV = "KB_SPARSE_MIN"  # override, for tests and benchmarks
+SPARSE_MIN = 20_000  # chunks; below, FTS5's bm25() is fast enough (p50 16 ms at 10k); KB_SPARSE_MIN overrides it
 K1, B = 1.2, 0.75  # FTS5's bm25() defaults
 _BATCH = 20_000  # chunks per counting step: bounds the memory of the build
 FORMAT = 1  # bumped when the saved layout changes
 
 
 def sparse_min() -> int:
-    return int(os.environ.get(SPARSE_MIN_ENV) or SPARSE_MIN)
+    setting = sparse_min_setting()
+    return SPARSE_MIN if setting is None else setting
 
 
 @dataclass

@@ -19,12 +19,12 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from kb.config import exact_max_setting
 from kb.errors import KBError, ModelMismatchError
 from kb.files import write_atomic
 from kb.model.resolve import ModelInfo
@@ -33,8 +33,7 @@ from kb.store.db import Store
 INDEX_FILE = "vectors.faiss"
 MANIFEST_FILE = "vectors.json"
 
-EXACT_MAX = 200_000  # vectors; above, the index becomes approximate (IVF)
-EXACT_MAX_ENV = "KB_EXACT_MAX"  # override, for tests and benchmarks
+EXACT_MAX = 200_000  # vectors; above, the index becomes approximate (IVF); KB_EXACT_MAX overrides it
 NPROBE = 16  # lists scanned per query; see the module docstring for the recall it buys
 TRAIN_PER_LIST = 64  # k-means sample size per list: enough for stable centroids, fast to train
 # A filtered search over at most this many ids scores them all exactly: cheaper
@@ -46,7 +45,8 @@ GROWTH = 4
 
 
 def exact_max() -> int:
-    return int(os.environ.get(EXACT_MAX_ENV) or EXACT_MAX)
+    setting = exact_max_setting()
+    return EXACT_MAX if setting is None else setting
 
 
 def nlist_for(count: int) -> int:
@@ -79,6 +79,9 @@ class VectorIndex:
         self._index = index
         # Which state of the store these vectors match (see kb.index).
         self.generation = generation
+        # A setting of the index, fixed when it is built or opened: above this many
+        # vectors, adding turns it approximate.
+        self.exact_max = exact_max()
 
     @classmethod
     def create(cls, directory: str | Path, model: ModelInfo) -> VectorIndex:
@@ -141,7 +144,7 @@ class VectorIndex:
         ids = np.asarray(ids, dtype=np.int64)
         total = len(self) + len(ids)
         ivf = _ivf_of(self._index)
-        if total > exact_max() and (ivf is None or total > GROWTH * ivf.nlist ** 2):
+        if total > self.exact_max and (ivf is None or total > GROWTH * ivf.nlist ** 2):
             # Crossing the threshold (or outgrowing the lists): retrain over everything.
             old = self._contents()
             self._index = None  # freed before the new index fills: at 1M this halves the peak memory
@@ -157,19 +160,8 @@ class VectorIndex:
         id -1 pads short results. Exact, except unfiltered or broadly filtered
         searches in an IVF index."""
         queries = np.ascontiguousarray(queries, dtype=np.float32)
-        if len(queries) > 1:
-            return self._search(queries, k, allowed)
-        # One query gains nothing from OpenMP threads, and on a busy machine
-        # their barrier costs: at 10k chunks on 2 shared cores, 9 ms instead of 0.3.
-        faiss = _faiss()
-        threads = faiss.omp_get_max_threads()
-        faiss.omp_set_num_threads(1)
-        try:
-            return self._search(queries, k, allowed)
-        finally:
-            faiss.omp_set_num_threads(threads)
-
-    def _search(self, queries: np.ndarray, k: int, allowed: list[int] | None) -> tuple[np.ndarray, np.ndarray]:
+        # FAISS's OpenMP thread count is left to the program using kb: FAISS splits a
+        # batch over queries, and a single flat query over the database (10k vectors and up).
         faiss = _faiss()
         ivf = _ivf_of(self._index)
         if allowed is None:
@@ -294,7 +286,7 @@ def build_vectors(store: Store, model: ModelInfo, directory: Path) -> VectorInde
     if missing:
         raise KBError(f"{directory}: {missing} fragmentos no tienen su vector guardado; ejecute `kb doctor --repair`, "
                       "que los calcula de nuevo desde su texto.")
-    # Exact or approximate by the number of chunks (kb.vectors.exact_max).
+    # Exact or approximate by the number of chunks (exact_max).
     vectors = VectorIndex.build(directory, model, ids, matrix)
     vectors.generation = generation
     return vectors

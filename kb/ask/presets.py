@@ -35,7 +35,8 @@ def table_spec(index_directory: Path | None, *, preset: str | None = None, docs:
     and the documents framework or concept columns are limited to. Columns come from
     `frameworks`, `concepts`, else `docs`, else the preset; rows from `aspects`, else
     the preset's. Raises KBError in Spanish when something is missing or unknown."""
-    title, kind, ids = "", "", ()
+    title, kind = "", ""
+    ids: tuple[str, ...] = ()
     rows = tuple(Aspect(a) for a in aspects)
     scope = tuple(docs)
     if preset:

@@ -58,10 +58,10 @@ class SparseBM25:
         weights = np.concatenate([self.weights[self.indptr[c]:self.indptr[c + 1]] for c in columns])
         scores = np.bincount(rows, weights=weights, minlength=len(self.ids))
         if allowed is not None:
-            allowed = np.asarray(allowed, dtype=np.int64)
-            positions = np.minimum(np.searchsorted(self.ids, allowed), len(self.ids) - 1)
+            wanted = np.asarray(allowed, dtype=np.int64)
+            positions = np.minimum(np.searchsorted(self.ids, wanted), len(self.ids) - 1)
             mask = np.zeros(len(self.ids), dtype=bool)
-            mask[positions[self.ids[positions] == allowed]] = True
+            mask[positions[self.ids[positions] == wanted]] = True
             scores[~mask] = 0
         candidates = np.flatnonzero(scores)
         if len(candidates) > limit:

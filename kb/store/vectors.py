@@ -168,18 +168,18 @@ class VectorIndex:
             if ivf is None:
                 return self._index.search(queries, k)
             return self._index.search(queries, k, params=faiss.SearchParametersIVF(nprobe=min(NPROBE, ivf.nlist)))
-        allowed = np.asarray(allowed, dtype=np.int64)
-        if ivf is not None and len(allowed) <= SMALL_ALLOWED:
+        wanted = np.asarray(allowed, dtype=np.int64)
+        if ivf is not None and len(wanted) <= SMALL_ALLOWED:
             try:
-                return _exact_subset(queries, k, allowed, ivf.reconstruct_batch(allowed))
+                return _exact_subset(queries, k, wanted, ivf.reconstruct_batch(wanted))
             except RuntimeError:
                 pass  # an id the index does not hold (store ahead of index): scan below
-        selector = faiss.IDSelectorBatch(allowed)
+        selector = faiss.IDSelectorBatch(wanted)
         if ivf is None:
             return self._index.search(queries, k, params=faiss.SearchParameters(sel=selector))
         # Probe more lists the fewer ids are allowed, so about as many allowed
         # vectors get scored as an unfiltered search scores.
-        nprobe = min(ivf.nlist, math.ceil(NPROBE * len(self) / max(1, len(allowed))))
+        nprobe = min(ivf.nlist, math.ceil(NPROBE * len(self) / max(1, len(wanted))))
         return self._index.search(queries, k, params=faiss.SearchParametersIVF(sel=selector, nprobe=nprobe))
 
     def _contents(self) -> tuple[np.ndarray, np.ndarray]:

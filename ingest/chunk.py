@@ -35,7 +35,7 @@ class _Unit:
     section: str | None
 
 
-def is_heading(paragraph: str) -> bool:
+def is_heading_paragraph(paragraph: str) -> bool:
     """Short, unpunctuated, capitalised lines such as "1. Introducción" or "RESUMEN"."""
     words = paragraph.split()
     return (
@@ -63,7 +63,7 @@ def _units(pages: list[CleanPage], max_words: int) -> list[_Unit]:
         for p_start, p_end in _paragraphs(page.text):
             paragraph += 1
             body = page.text[p_start:p_end]
-            if is_heading(body):
+            if is_heading_paragraph(body):
                 section = " ".join(body.split())
             sentences = [
                 (p_start + s, p_start + e)

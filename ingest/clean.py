@@ -21,7 +21,8 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 
 from kb.records import CleanPage, Page
-from kb.text.words import fold, known_words, spanish_words
+from kb.text.fold import fold
+from kb.text.words import known_words, spanish_words
 
 # --------------------------------------------------------------------------
 # Rule 1: Unicode normalisation
@@ -312,7 +313,7 @@ def is_caps_heading(line: str) -> bool:
     return len(letters) >= 4 and len(s.split()) <= 12 and all(ch.isupper() for ch in letters)
 
 
-def is_heading(line: str, prev: str | None, nxt: str | None) -> bool:
+def is_heading_line(line: str, prev: str | None, nxt: str | None) -> bool:
     """Short heading-like line that must stay a paragraph of its own.
 
     `prev`/`nxt` are the neighbouring non-blank lines, None across a paragraph break.
@@ -384,7 +385,7 @@ def build_paragraphs(lines: Sequence[str]) -> list[str]:
         ):
             # a wrapped heading: "GESTIÓN EMPRESARIAL" / "Y FINANCIERA"
             new, heading = False, True
-        elif is_heading(s, prev, nxt):
+        elif is_heading_line(s, prev, nxt):
             new, heading = True, True
         else:
             heading = False

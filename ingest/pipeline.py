@@ -221,7 +221,8 @@ def _ingest_file(kb: KnowledgeBase, embedder, prepared: _Prepared, meta: Documen
         return FileResult(path, "failed", reason=f"{path}: {report or 'no contiene texto'}")
     vectors = _embed(kb, embedder, pieces, previous.doc_id if previous else None)
     meta = meta or _metadata_from_pdf(extracted.metadata, extracted.title_guess)
-    kb.tagger  # its word lists load here, not inside the transaction, which holds the write lock
+    # Built on first use (it compiles the taxonomy): here, not inside the transaction, which holds the write lock.
+    _ = kb.tagger
 
     with store.atomic():
         if previous is not None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import unicodedata
 from dataclasses import fields
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from kb.errors import KBError
 from kb.files import write_atomic
 from kb.index import KnowledgeBase
 from kb.records import DocumentMeta
+from kb.text.fold import to_ascii
 
 UPLOAD_DIR = "documentos"
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
@@ -32,7 +32,7 @@ def safe_name(name: str) -> str:
     """A file name that cannot leave its folder or surprise a shell: no path
     parts, no control characters, letters, digits, dots, hyphens and underscores."""
     base = Path(name.replace("\\", "/")).name
-    base = unicodedata.normalize("NFKD", base).encode("ascii", "ignore").decode()
+    base = to_ascii(base)
     stem, suffix = os.path.splitext(base)
     stem = re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip("-.") or "documento"
     return f"{stem[:120]}{suffix.lower()}"

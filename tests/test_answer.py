@@ -4,9 +4,10 @@ passages, each found verbatim in its page, numbered for citation."""
 import time
 
 from ingest.pipeline import ingest
-from kb.ask.answer import MIN_WORDS, Quote, extractive_answer
+from kb.ask.answer import Quote, extractive_answer
 from kb.ask.search import search
 from kb.index import KnowledgeBase
+from kb.text.quotes import MIN_WORDS
 from tests.fakes import FAKE_MODEL, FakeEmbedder
 
 SARAVI = "saravi-1998-distritos-mexico"
@@ -147,3 +148,14 @@ def test_text_glued_across_a_footnote_is_not_quoted(tmp_path):
         "distrito industrial de Prato")
     assert [q.sentence for q in answer] == [
         "El distrito industrial de Prato combina cooperación y competencia entre empresas locales."]
+
+
+def test_footnotes_are_not_quoted(tmp_path):
+    """The comparison tables' rule: a footnote states nothing the passage says."""
+    answer = _answer_over_one_file(
+        tmp_path,
+        "El distrito de Prato combina cooperación y competencia entre las empresas locales.\n\n"
+        "1 Sobre el distrito industrial textil de Prato véanse los trabajos de Becattini y Dei Ottati.",
+        "distrito industrial textil de Prato")
+    assert [q.sentence for q in answer] == [
+        "El distrito de Prato combina cooperación y competencia entre las empresas locales."]

@@ -2,7 +2,7 @@ import re
 
 import pytest
 
-from ingest.chunk import chunk_pages, is_heading
+from ingest.chunk import chunk_pages, is_heading_paragraph
 from kb.records import CleanPage
 from kb.text.sentences import split_sentences
 
@@ -38,7 +38,7 @@ def test_sentences_split_at_real_ends_only(text, expected):
     ("Termina en dos puntos:", False),
 ])
 def test_headings(line, heading):
-    assert is_heading(line) is heading
+    assert is_heading_paragraph(line) is heading
 
 
 def test_chunks_are_whole_sentences_within_the_word_budget():

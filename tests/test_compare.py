@@ -104,10 +104,10 @@ def test_cells_without_evidence_stay_empty(kb, real_embedder):
 
 
 def test_preset_cells_quote_whole_sentences_that_name_their_aspect_and_column(kb, real_embedder):
-    from kb.ask.compare import BULLETS, _same_word
+    from kb.ask.compare import _same_word
     from kb.ask.presets import load_presets
     from kb.text.analysis import terms
-    from kb.text.quotes import COMPLETE, glued
+    from kb.text.quotes import BULLETS, COMPLETE, glued
 
     shown = 0
     for preset in load_presets().values():

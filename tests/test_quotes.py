@@ -1,6 +1,6 @@
 """Sentences a passage can quote: extraction leaves blank lines inside sentences."""
 
-from kb.text.quotes import glued, sentences
+from kb.text.quotes import glued, quotable, sentences
 
 
 def spans(text: str) -> list[str]:
@@ -38,3 +38,16 @@ def test_text_glued_across_a_footnote_is_not_one_quotable_sentence():
     assert not glued("Como señalan Aboal et al. (2020) las políticas deben ser integrales.")
     assert not glued("Se vendían muebles, ropa, etc. y otros productos de la región.")
     assert not glued("Véase p. ej. el caso de Saraví, G. A. en su trabajo sobre México.")
+
+
+def test_the_answer_and_the_comparison_quote_by_one_rule():
+    """The answer used to quote footnotes that a comparison cell refused: one function decides for both."""
+    from kb.ask import answer, compare
+
+    assert answer.quotable is compare.quotable is quotable
+    footnote = "1 Se exponen aquí los resultados de la encuesta a las empresas del distrito."
+    heading = "2.1 Economías externas y aglomeración productiva"
+    assert not quotable(footnote) and not quotable(heading)
+    assert quotable("El distrito industrial combina cooperación y competencia entre empresas.")
+    assert quotable("• las empresas comparten proveedores, trabajadores y clientes;") is False  # lowercase start
+    assert quotable("• Las empresas comparten proveedores, trabajadores y clientes;")

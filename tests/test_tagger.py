@@ -1,5 +1,8 @@
 """Concept tagging: names as written in real documents, damaged ones, ambiguous acronyms."""
 
+import gc
+import weakref
+
 import pytest
 
 from kb.concepts.tagger import Tagger
@@ -129,6 +132,18 @@ def test_ambiguous_acronym_without_context_uses_the_document_or_nothing(tagger):
 def test_one_mention_counts_once(tagger):
     tags = tagger.tag("El distrito industrial italiano")
     assert [t.matched for t in tags] == ["distrito industrial"]
+
+
+def test_a_dropped_tagger_is_freed(tmp_path):
+    """Its caches belong to it: a cache shared by every Tagger would keep each one alive."""
+    path = tmp_path / "concepts.toml"
+    path.write_text(SMALL, encoding="utf-8")
+    tagger = Tagger(read_taxonomy([path]))
+    assert concepts(tagger.tag("Según Becatinni y Porter, el mesoespacio")) >= {"becattini", "mesoespacio"}
+    dropped = weakref.ref(tagger)
+    del tagger
+    gc.collect()
+    assert dropped() is None
 
 
 def test_user_file_extends_the_bundled_taxonomy(tmp_path):

@@ -17,11 +17,9 @@ from dataclasses import dataclass, replace
 from kb.ask.search import Hit, expand_query
 from kb.index import KnowledgeBase
 from kb.text.analysis import terms
-from kb.text.quotes import CAPTION, COMPLETE, glued, locate, sentences
+from kb.text.quotes import locate, quotable, sentences
 
 TOP_HITS = 6  # answers come from the passages a reader sees first
-MIN_WORDS = 6  # shorter "sentences" are headings, captions or fragments
-MAX_WORDS = 80  # longer ones are flattened tables or lists, not sentences to quote
 CONCEPT_BONUS = 0.35  # relative to full coverage of the query's stems (1.0)
 RANK_PRIOR = 0.15  # the best passage's edge over the last of the top hits
 KEEP_RATIO = 0.4  # past the first two, a sentence must score this share of the best
@@ -69,8 +67,7 @@ def extractive_answer(kb: KnowledgeBase, query: str, hits: list[Hit], *, max_sen
             text = hit.chunk.text[start:end]
             stems = frozenset(terms(text))
             every_sentence.append(stems)
-            if (not MIN_WORDS <= len(text.split()) <= MAX_WORDS or not COMPLETE.search(text)
-                    or CAPTION.match(text) or glued(text)):
+            if not quotable(text):
                 continue
             concept = any(s < end and start < e for s, e in concept_spans)
             if concept or stems & query_stems:

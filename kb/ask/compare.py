@@ -21,7 +21,7 @@ from kb.cite.apa import locator, short_citation
 from kb.index import KnowledgeBase
 from kb.records import ChunkRow, Filters
 from kb.text.analysis import terms
-from kb.text.quotes import CAPTION, COMPLETE, FOOTNOTE, glued, locate, sentences
+from kb.text.quotes import locate, quotable, sentences
 
 # Cosine of multilingual-e5-small between the aspect's question and the passage a
 # cell would quote, under which the cell stays empty. eval/compare.py sweeps it over
@@ -36,8 +36,6 @@ CANDIDATES = 12  # passages per cell (three times as many for a framework column
 SHARED_PENALTY = 1.0
 CUE_WEIGHT = 0.5  # per cue of the aspect the sentence names (a rarer word weighs more), up to two
 NEIGHBOURS = 2  # sentences after one naming the aspect that may state it without naming it
-MIN_WORDS, MAX_WORDS = 5, 80  # a quotable sentence: not a heading, not a flattened list
-BULLETS = "*•-–·》> \t"
 FAMILY = 6  # letters two stems share when they are one word family (see _same_word)
 SENTENCE_WEIGHT = 0.03  # the sentence's value against the passage's cosine
 KINDS = ("document", "framework", "concept")
@@ -187,12 +185,12 @@ def _candidates(kb: KnowledgeBase, embedder, columns: list[Column], aspects: lis
         others = [subject for k, subject in enumerate(subjects) if k != j and subject is not None]
         rows = kb.store.chunks({int(i) for i in ids.ravel() if i >= 0})
         ranked = []
-        for i, (row_ids, row_scores) in enumerate(zip(ids, scores)):
+        for i, (aspect_ids, aspect_scores) in enumerate(zip(ids, scores)):
             options = []
-            for chunk_id, score in zip(row_ids, row_scores):
-                if chunk_id < 0 or score < floor:
+            for row_id, score in zip(aspect_ids, aspect_scores):
+                if row_id < 0 or score < floor:
                     continue
-                chunk = rows.get(int(chunk_id))
+                chunk = rows.get(int(row_id))
                 if chunk is None:  # gone mid-ingest: see search._ranked_hits
                     continue
                 doc_pages = pages.setdefault(chunk.doc_id, kb.store.pages(chunk.doc_id))
@@ -213,7 +211,7 @@ def _filters(column: Column, docs: tuple[str, ...]) -> Filters:
 
 
 @dataclass(frozen=True)
-class Quote:
+class CellQuote:
     sentence: str  # verbatim from the page
     page: int | None
     value: float
@@ -225,7 +223,7 @@ class Candidate:
     rank: float
     score: float  # the passage's cosine, shown in the cell
     chunk: ChunkRow
-    quote: Quote
+    quote: CellQuote
 
 
 @dataclass(frozen=True)
@@ -317,23 +315,13 @@ def _subject(kb: KnowledgeBase, column: Column) -> _Subject | None:
     return _Subject(frozenset(c.id for c in kb.taxonomy if c.framework == column.id), head)
 
 
-def _quotable(sentence: str) -> bool:
-    """A sentence that can stand in a cell: a whole one (a list item may end in a
-    semicolon), not a heading, caption or footnote, and not a flattened list. A cut
-    sentence would misquote its source."""
-    body = sentence.lstrip(BULLETS).rstrip()
-    return (MIN_WORDS <= len(sentence.split()) <= MAX_WORDS and not FOOTNOTE.match(sentence)
-            and not CAPTION.match(body) and not body[:1].islower() and not glued(body)
-            and (COMPLETE.search(body) is not None or body.endswith(";")))
-
-
 def _quotes(kb: KnowledgeBase, chunk: ChunkRow, aspect: Aspect, cues: _Cues, own: _Subject | None,
-            others: list[_Subject], pages: list) -> list[Quote]:
+            others: list[_Subject], pages: list) -> list[CellQuote]:
     """The passage's sentences that name the aspect (and, in a framework or concept
     column, the column's subject), best first, each located in its page."""
     spans = sentences(chunk.text)
-    quotable = [_quotable(chunk.text[s:e]) for s, e in spans]
-    if not any(quotable):
+    can_quote = [quotable(chunk.text[s:e]) for s, e in spans]
+    if not any(can_quote):
         return []
     evidence = kb.store.evidence(chunk.id)
     # Each concept the sentence names, with where it first does so.
@@ -346,7 +334,7 @@ def _quotes(kb: KnowledgeBase, chunk: ChunkRow, aspect: Aspect, cues: _Cues, own
                         own.first(chunk.text[s:e], named[k]) if own and cues.definition else 0)
              for k, (s, e) in enumerate(spans)]
     for k, (start, end) in enumerate(spans):
-        if not quotable[k] or (own is not None and not own.named_in(stems[k], concepts[k])):
+        if not can_quote[k] or (own is not None and not own.named_in(stems[k], concepts[k])):
             continue
         # A sentence names the aspect; in a subject's column, a sentence naming the
         # subject right after a heading or a sentence that names the aspect also states
@@ -366,5 +354,5 @@ def _quotes(kb: KnowledgeBase, chunk: ChunkRow, aspect: Aspect, cues: _Cues, own
         located = locate(text, chunk, pages)
         if located:
             index, a, b = located
-            quotes.append(Quote(pages[index].text[a:b], pages[index].number, value, shared))
+            quotes.append(CellQuote(pages[index].text[a:b], pages[index].number, value, shared))
     return sorted(quotes, key=lambda q: -q.value)

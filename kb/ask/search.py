@@ -120,13 +120,13 @@ def _ranked_hits(kb: KnowledgeBase, query: str, k: int, filters: Filters | None,
     # Within reading() every id is a chunk of the snapshot, except in the instant
     # after an ingest in this same process commits a document and before it updates
     # its vectors; a vector hit on a chunk that is gone is skipped, not shown.
-    top = [(chunk_id, score) for chunk_id, score in top if chunk_id in rows]
+    top = [(row_id, score) for row_id, score in top if row_id in rows]
     metas = kb.store.metas(row.doc_id for row in rows.values())
     tags = kb.store.tags_of(rows)
     hits = []
-    for rank, (chunk_id, score) in enumerate(top, 1):
-        chunk = rows[chunk_id]
+    for rank, (row_id, score) in enumerate(top, 1):
+        chunk = rows[row_id]
         meta = metas[chunk.doc_id]
         where = locator(chunk.page_start, chunk.page_end, chunk.paragraph_start, chunk.paragraph_end)
-        hits.append(Hit(rank, score, chunk, meta, short_citation(meta, chunk.doc_id, where), tuple(tags[chunk_id])))
+        hits.append(Hit(rank, score, chunk, meta, short_citation(meta, chunk.doc_id, where), tuple(tags[row_id])))
     return hits

@@ -8,9 +8,9 @@ Markdown and Word documents share one set of rules.
 from __future__ import annotations
 
 import re
-import unicodedata
 
 from kb.records import DocumentMeta
+from kb.text.fold import fold_key
 
 Segment = tuple[str, bool]  # (text, italic)
 
@@ -122,13 +122,13 @@ def sort_key(meta: DocumentMeta, doc_id: str) -> tuple:
     then undated before dated, then year, then title; a title or description in the
     author position is alphabetised by its first significant word."""
     if meta.authors:
-        lead = tuple(_fold(format_author(a)) for a in meta.authors)
+        lead = tuple(fold_key(format_author(a)) for a in meta.authors)
     else:
         words = (meta.title or doc_id).split()
-        if len(words) > 1 and _fold(words[0]) in _ARTICLES:
+        if len(words) > 1 and fold_key(words[0]) in _ARTICLES:
             words = words[1:]
-        lead = (_fold(" ".join(words)),)
-    return lead, meta.year if meta.year else -1, _fold(meta.title or ""), doc_id
+        lead = (fold_key(" ".join(words)),)
+    return lead, meta.year if meta.year else -1, fold_key(meta.title or ""), doc_id
 
 
 def page_range(pages: str) -> str:
@@ -171,8 +171,8 @@ def _source_parts(meta: DocumentMeta) -> list[Segment]:
 
 def _publisher_is_author(meta: DocumentMeta) -> bool:
     # APA 7 omits the publisher when it is the author ("CEPAL / SERCOTEC" for CEPAL and SERCOTEC).
-    publishers = {_fold(p) for p in re.split(r"\s*/\s*|\s*;\s*", meta.publisher or "") if p.strip()}
-    authors = {_fold(a) for a in meta.authors}
+    publishers = {fold_key(p) for p in re.split(r"\s*/\s*|\s*;\s*", meta.publisher or "") if p.strip()}
+    authors = {fold_key(a) for a in meta.authors}
     return bool(authors) and publishers == authors
 
 
@@ -212,11 +212,6 @@ def _markdown(text: str, italic: bool) -> str:
     pieces = _URL.split(text)
     escaped = "".join(p if i % 2 else _MARKDOWN_SPECIAL.sub(r"\\\1", p) for i, p in enumerate(pieces))
     return f"*{escaped}*" if italic else escaped
-
-
-def _fold(text: str) -> str:
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", ascii_text.lower()).split())
 
 
 # Short citations of passages: "Autor (año). Título, p. N", never inventing what is unknown.

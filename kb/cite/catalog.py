@@ -6,14 +6,13 @@ only what is known, so every field is optional and an unknown one is absent.
 
 from __future__ import annotations
 
-import re
 import tomllib
-import unicodedata
 from dataclasses import fields
 from pathlib import Path
 
 from kb.errors import KBError
 from kb.records import DocumentMeta
+from kb.text.fold import fold_key
 
 CATALOG_FILE = "catalog.toml"
 
@@ -27,9 +26,7 @@ _FIELDS = {f.name for f in fields(DocumentMeta)}
 
 def slugify(filename: str) -> str:
     """A document id from a file name: lowercase ASCII words joined by hyphens."""
-    stem = Path(filename).stem
-    ascii_text = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-") or "documento"
+    return fold_key(Path(filename).stem).replace(" ", "-") or "documento"
 
 
 def load_catalog(path: str | Path) -> dict[str, DocumentMeta]:

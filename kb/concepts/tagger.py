@@ -18,16 +18,16 @@ without evidence to none: an untagged passage is better than a wrongly tagged on
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections import Counter
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Iterable, Mapping
 
 from rapidfuzz.distance import Levenshtein
 
 from kb.concepts.taxonomy import Taxonomy
-from kb.text.analysis import fold_accents
+from kb.text.fold import fold, fold_match
+from kb.text.tokens import WORD
 
 # Chosen on eval/concepts.jsonl (see eval/concepts.py): lower lets OCR damage
 # through at the cost of false tags, higher misses "atrnósfera".
@@ -35,7 +35,6 @@ FUZZY_THRESHOLD = 0.75
 FUZZY_MIN_LENGTH = 6
 MAX_JOIN = 3  # pieces of one split word
 
-_TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
 _JOINABLE_GAP = re.compile(r"[ \t\r\n\-\u00ad]*")
 _PHRASE_KINDS = ("context", "exclude")  # patterns that are evidence, not names
 # Keys (after _stem) of the articles skipped when matching names.
@@ -77,12 +76,6 @@ class _Match:
     acronym: bool = False  # needs evidence of its meaning to count
 
 
-@lru_cache(maxsize=500_000)
-def _fold(word: str) -> str:
-    # NFKC also undoes ligatures ("conﬁanza") without moving offsets: the token keeps its span.
-    return fold_accents(unicodedata.normalize("NFKC", word).lower())
-
-
 def _is_acronym(form: str) -> bool:
     return form.isupper() and " " not in form and len(form) <= 6
 
@@ -101,7 +94,7 @@ class Tagger:
                 if keys:
                     by_form.setdefault((keys, acronym), {}).setdefault(concept.id, kind)
                 if len(keys) > 1:  # the same words glued by extraction: "capitalsocial"
-                    glued = (self._stem(_fold("".join(_TOKEN.findall(form)))),)
+                    glued = (_stem(fold_match("".join(WORD.findall(form)))),)
                     by_form.setdefault((glued, False), {}).setdefault(concept.id, "fuzzy")
         self._patterns: dict[str, list[_Pattern]] = {}  # by first stem
         self._acronyms: dict[str, list[_Pattern]] = {}  # by the acronym as written
@@ -121,33 +114,25 @@ class Tagger:
         # Short words ("con", "de") may begin a split word: only longer ones are words on their own.
         self._content_words = {key for key in self._words if len(key) >= 4}
         # Unstemmed folded spellings of the concepts' words, for fuzzy matching.
-        spellings = {
-            _fold(w) for c in taxonomy for form in (c.label, *c.aliases, *(c.authors if c.is_person else ()))
-            if not _is_acronym(form) for w in _TOKEN.findall(form)
+        folded = {
+            fold_match(w) for c in taxonomy for form in (c.label, *c.aliases, *(c.authors if c.is_person else ()))
+            if not _is_acronym(form) for w in WORD.findall(form)
         }
-        self._spellings = sorted(s for s in spellings if len(s) >= FUZZY_MIN_LENGTH)
+        spellings = tuple(sorted(s for s in folded if len(s) >= FUZZY_MIN_LENGTH))
+        # A cache of this tagger's own, over a function that does not hold the tagger:
+        # a cache on the method would keep every Tagger ever built alive.
+        self._nearest = lru_cache(maxsize=200_000)(partial(_nearest, spellings, fuzzy_threshold))
 
     # building blocks -----------------------------------------------------------
 
     def _form_keys(self, form: str) -> tuple[tuple[str, ...], bool]:
         if _is_acronym(form):
             return (form,), True
-        keys = (self._stem(_fold(w)) for w in _TOKEN.findall(form))
+        keys = (_stem(fold_match(w)) for w in WORD.findall(form))
         return tuple(k for k in keys if k not in _ARTICLES), False
 
-    @staticmethod
-    @lru_cache(maxsize=200_000)
-    def _stem(folded: str) -> str:
-        """The singular, roughly: "industriales" -> "industrial", "distritos" -> "distrito",
-        "clusteres" -> "cluster", "systems" -> "system"; applied alike to names and text."""
-        if len(folded) > 4 and folded.endswith("es") and folded[-3] not in "aeiou":
-            return folded[:-2]
-        if len(folded) > 3 and folded.endswith("s") and not folded.endswith("ss"):
-            return folded[:-1]
-        return folded
-
     def _tokens(self, text: str) -> list[_Token]:
-        plain = [(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(text)]
+        plain = [(m.start(), m.end(), m.group()) for m in WORD.finditer(text)]
         plain = _dotted_acronyms(text, plain)
         tokens: list[_Token] = []
         i = 0
@@ -158,7 +143,7 @@ class Tagger:
                 i += joined[1]
                 continue
             start, end, raw = plain[i]
-            key, repaired = self._key(_fold(raw))
+            key, repaired = self._key(fold_match(raw))
             tokens.append(_Token(start, end, raw, key, repaired))
             i += 1
         return tokens
@@ -171,38 +156,20 @@ class Tagger:
                 continue
             if any(not _JOINABLE_GAP.fullmatch(text[a[1]:b[0]]) for a, b in zip(pieces, pieces[1:])):
                 continue
-            folded = [_fold(p[2]) for p in pieces]
-            key = self._stem("".join(folded))
+            folded = [fold_match(p[2]) for p in pieces]
+            key = _stem("".join(folded))
             # A first piece that is itself a concept's word ("social es") is a whole word.
-            if key in self._words and self._stem(folded[0]) not in self._content_words:
+            if key in self._words and _stem(folded[0]) not in self._content_words:
                 return _Token(pieces[0][0], pieces[-1][1], text[pieces[0][0]:pieces[-1][1]], key, True), n
         return None
 
     def _key(self, folded: str) -> tuple[str, bool]:
-        key = self._stem(folded)
+        key = _stem(folded)
         if key in self._words or len(folded) < FUZZY_MIN_LENGTH or folded.isdigit():
             return key, False
         # Both the word and its singular: "industria1es" is nearest "industrial" once singular.
         near = max((self._nearest(folded), self._nearest(key)), key=lambda found: found[1])[0]
-        return (self._stem(near), True) if near else (key, False)
-
-    @lru_cache(maxsize=200_000)
-    def _nearest(self, folded: str) -> tuple[str | None, float]:
-        """The concept word this non-word nearly spells ("becatini" -> "becattini"), and how nearly."""
-        # The word lists load in ~1 s: only when a word is not a concept's word.
-        from kb.text.words import fold as fold_all
-        from kb.text.words import known_words
-
-        if fold_all(folded) in known_words():
-            return None, 0.0
-        best, best_score = None, self.fuzzy_threshold
-        for spelling in self._spellings:
-            if spelling[0] != folded[0] or abs(len(spelling) - len(folded)) > 2:
-                continue
-            score = Levenshtein.normalized_similarity(folded, spelling)
-            if score >= best_score:
-                best, best_score = spelling, score
-        return best, (best_score if best else 0.0)
+        return (_stem(near), True) if near else (key, False)
 
     def _find(self, tokens: list[_Token]) -> list[_Match]:
         matches = []
@@ -259,6 +226,34 @@ class Tagger:
         analysed = [self._analyse(text) for text in texts]
         hint = sum((evidence for _, evidence in analysed), Counter())
         return [self._resolve(text, names, evidence, hint) for text, (names, evidence) in zip(texts, analysed)]
+
+
+@lru_cache(maxsize=200_000)
+def _stem(folded: str) -> str:
+    """The singular, roughly: "industriales" -> "industrial", "distritos" -> "distrito",
+    "clusteres" -> "cluster", "systems" -> "system"; applied alike to names and text."""
+    if len(folded) > 4 and folded.endswith("es") and folded[-3] not in "aeiou":
+        return folded[:-2]
+    if len(folded) > 3 and folded.endswith("s") and not folded.endswith("ss"):
+        return folded[:-1]
+    return folded
+
+
+def _nearest(spellings: tuple[str, ...], threshold: float, folded: str) -> tuple[str | None, float]:
+    """The concept word this non-word nearly spells ("becatini" -> "becattini"), and how nearly."""
+    # The word lists load in ~1 s: only when a word is not a concept's word.
+    from kb.text.words import known_words
+
+    if fold(folded) in known_words():
+        return None, 0.0
+    best, best_score = None, threshold
+    for spelling in spellings:
+        if spelling[0] != folded[0] or abs(len(spelling) - len(folded)) > 2:
+            continue
+        score = Levenshtein.normalized_similarity(folded, spelling)
+        if score >= best_score:
+            best, best_score = spelling, score
+    return best, (best_score if best else 0.0)
 
 
 def _dotted_acronyms(text: str, plain: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:

@@ -11,8 +11,8 @@ import re
 import unicodedata
 from functools import cache
 
-_TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
-_KEEP = {"ñ": "\x00", "Ñ": "\x01"}
+from kb.text.fold import fold_keep_enye
+from kb.text.tokens import WORD
 
 STOPWORDS = {
     "es": frozenset(
@@ -25,17 +25,6 @@ STOPWORDS = {
     )
 }
 _STEMMER_NAMES = {"es": "spanish"}
-
-
-def fold_accents(word: str) -> str:
-    """Drop diacritics except the tilde of ñ, which makes a different letter."""
-    for letter, mark in _KEEP.items():
-        word = word.replace(letter, mark)
-    decomposed = unicodedata.normalize("NFD", word)
-    word = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
-    for letter, mark in _KEEP.items():
-        word = word.replace(mark, letter)
-    return word
 
 
 @cache
@@ -54,10 +43,10 @@ _ENGLISH_PLURAL = re.compile(r"(?<=[^aeiouáéíóúüs\W\d])s$")
 
 def terms(text: str, language: str = "es") -> list[str]:
     """Index terms of `text` in order: lowercase, stopwords out, accents folded, stemmed."""
-    words = [w for w in _TOKEN.findall(unicodedata.normalize("NFC", text).lower()) if w not in STOPWORDS[language]]
+    words = [w for w in WORD.findall(unicodedata.normalize("NFC", text).lower()) if w not in STOPWORDS[language]]
     # Fold before stemming: users often type without accents, and the stemmer
     # must then see the same word either way ("economías" / "economias").
-    words = [_ENGLISH_PLURAL.sub("", fold_accents(w)) if len(w) > 3 else fold_accents(w) for w in words]
+    words = [_ENGLISH_PLURAL.sub("", fold_keep_enye(w)) if len(w) > 3 else fold_keep_enye(w) for w in words]
     return _stemmer(language).stemWords(words)
 
 

@@ -9,13 +9,12 @@ newline is left (a line starting with "- " or "1. " would become a list).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from functools import lru_cache
 
 from kb.text.analysis import terms
+from kb.text.tokens import WORD
 
-_TOKEN = re.compile(r"[^\W_]+", re.UNICODE)  # the words kb.analysis.terms sees
 # html.escape(quote=True)'s five, then the characters Markdown (CommonMark, GFM,
 # Streamlit's maths, colours and emoji shortcodes) gives a meaning to.
 _ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;"}
@@ -41,7 +40,7 @@ def query_spans(text: str, query: str) -> list[tuple[int, int]]:
     wanted = set(terms(query))
     if not wanted:
         return []
-    return [m.span() for m in _TOKEN.finditer(text) if _stem(m.group()) in wanted]
+    return [m.span() for m in WORD.finditer(text) if _stem(m.group()) in wanted]
 
 
 def highlight_html(text: str, query: str, concept_spans: Iterable[tuple[int, int]] = ()) -> str:

@@ -1,7 +1,8 @@
 """Sentences of a passage that can be quoted, and where they are in the source page.
 
 Shared by the extractive answer and the comparison tables: both quote single
-sentences verbatim, and only after finding them again in the page's clean text.
+sentences verbatim, by the same rule of what may be quoted, and only after
+finding them again in the page's clean text.
 """
 
 from __future__ import annotations
@@ -12,16 +13,20 @@ from kb.records import ChunkRow
 from kb.text.sentences import ABBREVIATIONS, split_sentences
 
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
+# Shorter "sentences" are headings or fragments; longer ones are flattened tables or
+# lists. Tuned, like the rest of quotable(), on the comparison's judged cells.
+MIN_WORDS, MAX_WORDS = 5, 80
+BULLETS = "*•-–·》> \t"  # a list item's marker, not part of its sentence
 # A quotable sentence ends as one: a heading or a sentence cut by a page break does not.
 COMPLETE = re.compile(r"[.!?…][»”\"')\]]*\d{0,3}$")
 # A footnote: its number, then its text ("1 Se exponen aquí…").
-FOOTNOTE = re.compile(r"^\d{1,3}\.?\s+[A-ZÁÉÍÓÚÑ]")
+_FOOTNOTE = re.compile(r"^\d{1,3}\.?\s+[A-ZÁÉÍÓÚÑ]")
 # A period, then a word in lowercase: the sentence splitter did not end the sentence
 # there, so two pieces of text were glued by extraction ("…de Prato en Italia. de
 # transformación productiva…": a footnote in the middle of a sentence of the body).
 _GLUED = re.compile(r"(\S+)\.\s+[a-záéíóúñü]")
 # Captions and source lines describe a figure; they state nothing to quote.
-CAPTION = re.compile(r"^(ilustración|gráfico|figura|fig\.|tabla|cuadro|mapa|diagrama|fuente|nota)\b[^:.]{0,12}[:.]",
+_CAPTION = re.compile(r"^(ilustración|gráfico|figura|fig\.|tabla|cuadro|mapa|diagrama|fuente|nota)\b[^:.]{0,12}[:.]",
                      re.IGNORECASE)
 
 
@@ -33,6 +38,16 @@ def glued(sentence: str) -> bool:
         if word not in ABBREVIATIONS and not (len(word) == 1 and word.isalpha()) and "." not in word:
             return True
     return False
+
+
+def quotable(sentence: str) -> bool:
+    """Whether the answer or a comparison cell may quote `sentence`: a whole one (a
+    list item may end in a semicolon), not a heading, caption or footnote, and not a
+    flattened list. A cut or glued sentence would misquote its source."""
+    body = sentence.lstrip(BULLETS).rstrip()
+    return (MIN_WORDS <= len(sentence.split()) <= MAX_WORDS and not _FOOTNOTE.match(sentence)
+            and not _CAPTION.match(body) and not body[:1].islower() and not glued(body)
+            and (COMPLETE.search(body) is not None or body.endswith(";")))
 
 
 def sentences(text: str) -> list[tuple[int, int]]:

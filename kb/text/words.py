@@ -6,14 +6,9 @@ uses them never to "correct" a real word into a concept.
 
 from __future__ import annotations
 
-import unicodedata
 from functools import cache
 
-
-def fold(word: str) -> str:
-    """Lowercase and strip accents, so "Político" and "politico" compare equal."""
-    decomposed = unicodedata.normalize("NFD", word.lower())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+from kb.text.fold import fold
 
 
 @cache

@@ -20,7 +20,6 @@ Writes eval/results/compare-signals.json.
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 from collections import defaultdict
 from datetime import datetime, timezone

@@ -138,7 +138,7 @@ def join_hyphenated(lines: list[str], is_known: Callable[[str], bool]) -> list[s
         start = _LINE_START_WORD.match(lines[nxt]) if match and nxt is not None else None
         # across a blank line, a capital more likely opens a new paragraph
         crosses_blank = nxt is not None and nxt > i + 1
-        if not match or not start or (crosses_blank and start.group(1)[0].isupper()):
+        if not match or not start or nxt is None or (crosses_blank and start.group(1)[0].isupper()):
             i += 1
             continue
         before = lines[i][: match.start()]

@@ -191,6 +191,7 @@ def _ingest_file(kb: KnowledgeBase, embedder, prepared: _Prepared, meta: Documen
     if prepared.error is not None:
         raise prepared.error
     path, sha, store = prepared.path, prepared.sha, kb.store
+    assert sha is not None  # hashed by _prepare, or it set the error raised above
     same_content = store.document_by_hash(sha)
     if same_content is not None:
         if same_content.path == str(path):
@@ -211,8 +212,8 @@ def _ingest_file(kb: KnowledgeBase, embedder, prepared: _Prepared, meta: Documen
     if prepared.extracted is None:
         # Its content was stored when the ingest began, under a version replaced earlier in this run.
         _read_and_chunk(prepared, doc_id)
-    extracted, cleaned = prepared.extracted, prepared.cleaned
-    pieces = prepared.pieces
+    extracted, cleaned, pieces = prepared.extracted, prepared.cleaned, prepared.pieces
+    assert extracted is not None and cleaned is not None and pieces is not None  # set by _read_and_chunk
     if prepared.chunked_as != doc_id:  # another file holds the usual name: ids carry the suffix
         pieces = chunk_pages(doc_id, cleaned)
     report = unusable_report(cleaned)

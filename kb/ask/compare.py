@@ -172,7 +172,7 @@ def _candidates(kb: KnowledgeBase, embedder, columns: list[Column], aspects: lis
     subjects = [_subject(kb, column) for column in columns]
     cues = [_cues(kb, aspect, [s for s in subjects if s is not None]) for aspect in aspects]
     pages: dict[str, list] = {}
-    out = []
+    out: list[list[list[Candidate]]] = []
     for j, column in enumerate(columns):
         allowed = kb.store.chunk_ids(_filters(column, docs)) if column.kind != "framework" or docs else None
         if allowed is not None and not allowed:

@@ -110,6 +110,7 @@ def _ranked_hits(kb: KnowledgeBase, query: str, k: int, filters: Filters | None,
     if mode in ("hybrid", "lexical"):
         rankings.append(lexical_ranking(kb, expansion.lexical, limit, filters))
     if mode in ("hybrid", "dense"):
+        assert vector is not None  # search() encodes the query for these modes
         rankings.append(dense_ranking(kb, vector, limit, filters))
     if mode == "hybrid":
         scored = fuse([[i for i, _ in r] for r in rankings], weights=[LEXICAL_WEIGHT, DENSE_WEIGHT])

@@ -282,7 +282,7 @@ def _decide(candidates: tuple[str, ...], evidence: Mapping[str, int]) -> str | N
 
 def _drop_nested(tags: list[Tag]) -> list[Tag]:
     """One piece of evidence per mention: "distrito industrial" and its "distrito" inside count once."""
-    kept = []
+    kept: list[Tag] = []
     for tag in sorted(tags, key=lambda t: (t.start, -(t.end - t.start))):
         if any(k.concept == tag.concept and k.start <= tag.start and tag.end <= k.end for k in kept):
             continue

@@ -56,7 +56,8 @@ def sentences(text: str) -> list[tuple[int, int]]:
     after it goes on in lowercase: extraction leaves blank lines inside sentences
     ("…en el caso del distrito o de un\n\nagrupamiento territorial…"). A sentence
     joined across a page break is not found in either page, so it is never quoted."""
-    spans, start = [], 0
+    spans: list[tuple[int, int]] = []
+    start = 0
     for match in [*_PARAGRAPH_BREAK.finditer(text), None]:
         end = match.start() if match else len(text)
         for s, e in split_sentences(text[start:end]):

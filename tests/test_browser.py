@@ -135,7 +135,8 @@ def test_search_in_chromium_shows_the_cited_passage(server, browser_binary, tmp_
             page.wait_for_url(lambda url: urlparse(url).path == "/biblioteca", timeout=RESULT_TIMEOUT_MS)
             expect(page.get_by_text("Documentos (5)")).to_be_visible(timeout=RESULT_TIMEOUT_MS)
             expect(page.get_by_test_id("stStatusWidgetRunningIcon")).to_be_hidden(timeout=RESULT_TIMEOUT_MS)
-            expect(page.get_by_text("saravi-1998-distritos-mexico").first).to_be_visible(timeout=RESULT_TIMEOUT_MS)
+            # The table draws its cells on a canvas: wait for the grid itself.
+            expect(page.get_by_test_id("stDataFrame").first).to_be_visible(timeout=RESULT_TIMEOUT_MS)
             library = tmp_path / "biblioteca.png"
             page.screenshot(path=str(library), full_page=True)
         finally:

@@ -169,7 +169,7 @@ def search_command(queries, k, as_json, docs, years, authors, tags, mode, index_
     filters = Filters(tuple(docs), tuple(years), tuple(authors), tuple(tags))
     try:
         for tag in tags:
-            _check_concept(kb.taxonomy, tag)
+            kb.taxonomy.require(tag)
         if mode == "lexical":
             vectors = [None] * len(queries)
         else:  # one batch for all queries: the model is loaded once
@@ -194,17 +194,6 @@ def search_command(queries, k, as_json, docs, years, authors, tags, mode, index_
         raise _fail(error) from error
     finally:
         kb.close()
-
-
-def _check_concept(taxonomy, concept_id: str) -> None:
-    if concept_id in taxonomy:
-        return
-    from rapidfuzz import process
-
-    choices = {c.id: c.id for c in taxonomy} | {c.label: c.id for c in taxonomy}
-    best = process.extractOne(concept_id, list(choices), score_cutoff=70)
-    hint = f" ¿Quiso decir {choices[best[0]]!r}?" if best else ""
-    raise click.ClickException(f"Concepto desconocido: {concept_id!r}.{hint} Vea la lista con `kb concepts`.")
 
 
 def _hit_json(hit) -> dict:
@@ -331,8 +320,10 @@ def concept_command(concept_id: str, k: int, index_path: str | None, model_path:
 
     kb, _ = _open_ready(index_path, model_path)
     try:
-        _check_concept(kb.taxonomy, concept_id)
+        kb.taxonomy.require(concept_id)
         report = concept_report(kb, concept_id, k)
+    except KBError as error:
+        raise _fail(error) from error
     finally:
         kb.close()
     c = report.concept

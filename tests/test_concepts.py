@@ -149,3 +149,10 @@ def test_cli_docs_lists_each_documents_main_concepts(indexed):
     block = lines[start + 1:start + 4]
     main = next(line for line in block if "Conceptos principales:" in line)
     assert "distrito-industrial (" in main
+
+
+def test_cli_concept_unknown_says_so_with_a_suggestion(indexed, monkeypatch):
+    _use(monkeypatch, indexed)
+    bad = CliRunner().invoke(cli_module.cli, ["concept", "becatini"])
+    assert bad.exit_code == 1 and "Traceback" not in bad.output
+    assert "Concepto desconocido: 'becatini'. ¿Quiso decir 'becattini'?" in bad.output

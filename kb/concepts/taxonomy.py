@@ -34,6 +34,10 @@ class TaxonomyError(KBError):
     """A taxonomy file that cannot be used; the message names the file and the reason."""
 
 
+class UnknownConcept(KBError):
+    """A concept id that the taxonomy does not hold."""
+
+
 @dataclass(frozen=True)
 class Concept:
     id: str
@@ -65,6 +69,17 @@ class Taxonomy:
 
     def __getitem__(self, concept_id: str) -> Concept:
         return self.concepts[concept_id]
+
+    def require(self, concept_id: str) -> Concept:
+        """The concept with this id, or a Spanish error that suggests the nearest id or label."""
+        if concept_id in self.concepts:
+            return self.concepts[concept_id]
+        from rapidfuzz import process
+
+        choices = {c.id: c.id for c in self} | {c.label: c.id for c in self}
+        best = process.extractOne(concept_id, list(choices), score_cutoff=70)
+        hint = f" ¿Quiso decir {choices[best[0]]!r}?" if best else ""
+        raise UnknownConcept(f"Concepto desconocido: {concept_id!r}.{hint} Vea la lista con `kb concepts`.")
 
     def __iter__(self):
         return iter(self.concepts.values())

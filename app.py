@@ -85,10 +85,11 @@ def first_use(directory: Path) -> None:
 
 
 def knowledge_base() -> KnowledgeBase:
-    from ingest.bundled import is_empty
+    from kb.index import exists
 
     directory = index_dir()
-    if is_empty(directory):
+    # Asked of the cached index, so a page's rerun opens no new connection.
+    if not exists(directory) or open_index(str(directory), index_stamp(directory)).store.is_empty():
         first_use(directory)
     return open_index(str(directory), index_stamp(directory))
 

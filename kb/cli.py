@@ -162,10 +162,7 @@ def search_command(queries, k, as_json, docs, years, authors, tags, mode, index_
     from kb.ask.search import search
     from kb.records import Filters
 
-    try:
-        kb, embedder = _open_kb(index_path, model_path)
-    except KBError as error:
-        raise _fail(error) from error
+    kb, embedder = _open_ready(index_path, model_path)
     filters = Filters(tuple(docs), tuple(years), tuple(authors), tuple(tags))
     try:
         for tag in tags:

@@ -68,7 +68,11 @@ class Store:
             return
         self.db.execute("PRAGMA foreign_keys = ON")
         if mode == "read":
-            self._check_schema()
+            try:
+                self._check_schema()
+            except SchemaError:
+                self.db.close()
+                raise
             return
         # WAL lets searches read the last committed state while an ingest writes.
         self.db.execute("PRAGMA journal_mode = WAL")
@@ -81,7 +85,8 @@ class Store:
     def _check_schema(self) -> None:
         version = self.schema_version()
         if version > migrations.LATEST:
-            raise SchemaError(f"{self.path}: lo creó una versión más nueva de kb (esquema {version}); actualice kb.", newer=True)
+            raise SchemaError(f"{self.path}: lo creó una versión más nueva de kb (esquema {version}); actualice kb.",
+                              newer=True)
         if version < migrations.LATEST:
             raise SchemaError(f"{self.path}: esquema antiguo ({version}); `kb ingest` o `kb doctor --repair` "
                               "lo actualizan.", newer=False)

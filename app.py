@@ -84,13 +84,33 @@ def first_use(directory: Path) -> None:
         status.update(label="Índice listo.", state="complete", expanded=False)
 
 
+def rechunk(directory: Path) -> None:
+    """An index made by an older chunker is divided into passages again, once, with the CLI's call."""
+    from ingest.pipeline import upgrade_passages
+
+    with st.status("Actualizando el índice…", expanded=True) as status:
+        embedder = load_embedder()
+        bar = st.progress(0.0)
+
+        def progress(p) -> None:
+            bar.progress(p.files_done / max(p.files_total, 1),
+                         text=f"Documento {min(p.files_done + 1, p.files_total)} de {p.files_total} · "
+                              f"{p.chunks} pasajes")
+
+        upgrade_passages(directory, embedder.info, embedder, progress=progress, notify=st.write)
+        status.update(label="Índice actualizado.", state="complete", expanded=False)
+
+
 def knowledge_base() -> KnowledgeBase:
+    from ingest.pipeline import chunking_is_current
     from kb.index import exists
 
     directory = index_dir()
     # Asked of the cached index, so a page's rerun opens no new connection.
     if not exists(directory) or open_index(str(directory), index_stamp(directory)).store.is_empty():
         first_use(directory)
+    elif not chunking_is_current(open_index(str(directory), index_stamp(directory))):
+        rechunk(directory)
     return open_index(str(directory), index_stamp(directory))
 
 
@@ -107,14 +127,14 @@ def writer() -> Iterator[KnowledgeBase]:
 
 @st.cache_data(show_spinner="Buscando…", max_entries=256)
 def cached_search(directory: str, stamp: tuple, query: str, docs: tuple[str, ...], years: tuple[int, ...],
-                  authors: tuple[str, ...], tags: tuple[str, ...]) -> tuple[list, list]:
+                  authors: tuple[str, ...], tags: tuple[str, ...], every_kind: bool = False) -> tuple[list, list]:
     """Hits and the extractive answer of one query, kept per state of the index."""
     from kb.ask.answer import extractive_answer
     from kb.ask.search import search
 
     kb = open_index(directory, stamp)
     filters = Filters(docs, years, authors, tags)
-    hits = search(kb, load_embedder(), query, k=RESULTS, filters=filters or None)
+    hits = search(kb, load_embedder(), query, k=RESULTS, filters=filters or None, every_kind=every_kind)
     return hits, extractive_answer(kb, query, hits)
 
 
@@ -161,12 +181,15 @@ def page_search() -> None:
     labels = far.multiselect("Conceptos", sorted(concepts, key=str.lower), key="concepto", bind="query-params",
                              placeholder="Todos")
     tags = [concepts[label] for label in labels]
+    every_kind = st.checkbox("Buscar también en bibliografías, índices, portadas y texto ilegible de OCR",
+                             key="todo", bind="query-params")
     if not query or not query.strip():
         st.caption("Escriba una pregunta en español (o en inglés): cada pasaje llega con su cita.")
         return
     directory = index_dir()
     hits, answer = cached_search(str(directory), index_stamp(directory), query, tuple(docs),
-                                 tuple(int(y) for y in chosen_years), tuple(chosen_authors), tuple(tags))
+                                 tuple(int(y) for y in chosen_years), tuple(chosen_authors), tuple(tags),
+                                 every_kind)
     if not hits:
         st.info("Sin resultados con estos filtros.")
         return
@@ -190,6 +213,8 @@ def show_hit(kb: KnowledgeBase, query: str, hit) -> None:
     chunk = hit.chunk
     with st.container(border=True):
         st.markdown(f"<b>[{hit.rank}] {lit(hit.citation)}</b>", unsafe_allow_html=True)
+        if chunk.kind != "body":
+            st.markdown(f":gray-badge[{chunk.kind_label}]")
         if hit.tags:
             st.markdown(" ".join(f":blue-badge[{_badge(kb.taxonomy[t].label)}]" for t in hit.tags
                                  if t in kb.taxonomy))

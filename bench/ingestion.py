@@ -21,6 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import ingest.pipeline as pipeline
+from ingest import kinds
 from ingest.chunk import chunk_pages
 from ingest.clean import clean_pages
 from ingest.extract import extract
@@ -53,6 +54,7 @@ STAGES = [
     ("extract", pipeline, "extract"),
     ("clean", pipeline, "clean_pages"),
     ("chunk", pipeline, "chunk_pages"),
+    ("classify", kinds, "classify"),
     ("lexical_terms", pipeline, "analyze"),
     ("tag", Tagger, "tag_document"),
     ("sqlite_write", Store, "insert_document"),

@@ -1,38 +1,81 @@
-"""Retrieval quality of `kb search` (lexical, dense, hybrid) on a labelled query set.
+"""Retrieval quality of `kb search` (lexical, dense, hybrid) per query style, next to two baselines.
 
 The bundled corpus is ingested into a fresh index, with the real-world PDFs of
 ../shared/real-pdfs as distractors when present. A hit is relevant when it
 comes from the query's document and contains the labelled answer
 (`kb.evaluation.contains_answer`).
 
-    python eval/retrieval.py [--set eval/dev.jsonl] [--no-distractors] [--index DIR]
+The baselines rank whole extracted paragraphs (the stored clean pages split at
+blank lines, no chunking) by plain BM25 over Snowball stems and by the same
+model kb embeds with: the simple things kb must not lose to, on any style.
 
-Prints hit@1, recall@5 and MRR@10 per mode, with and without query expansion
-through the concept taxonomy, and writes eval/results/.
+    python eval/retrieval.py [--set eval/dev.jsonl] [--no-distractors] [--index DIR] [--no-baselines]
+
+Prints hit@1 per style and hit@1, recall@5 and MRR@10 overall per system, and
+writes eval/results/.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
+import re
 import tempfile
+from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
+
 HERE = Path(__file__).resolve().parent
 DISTRACTORS = HERE.parent.parent / "shared" / "real-pdfs"
+STYLES = ("shared-words", "paraphrase", "english", "misspelled", "keyword")
+
+
+def paragraphs(store) -> list[tuple[str, str]]:
+    """(doc_id, paragraph) for every blank-line paragraph of every usable stored page."""
+    out = []
+    for document in store.documents():
+        for page in store.pages(document.doc_id):
+            if page.status == "ok":
+                out += [(document.doc_id, p.strip()) for p in re.split(r"\n\s*\n", page.text) if p.strip()]
+    return out
+
+
+def bm25_rankings(texts: list[str], queries: list[str], limit: int = 10) -> list[list[int]]:
+    """Okapi BM25 (k1 1.2, b 0.75) over Snowball stems: the best `limit` texts per query."""
+    from kb.text.analysis import terms
+
+    docs = [Counter(terms(t)) for t in texts]
+    lengths = np.array([sum(d.values()) for d in docs], float)
+    average = lengths.mean()
+    frequency = Counter(term for d in docs for term in d)
+    n = len(docs)
+    rankings = []
+    for query in queries:
+        scores = np.zeros(n)
+        for term in set(terms(query)):
+            if term not in frequency:
+                continue
+            idf = math.log(1 + (n - frequency[term] + 0.5) / (frequency[term] + 0.5))
+            tf = np.array([d.get(term, 0) for d in docs], float)
+            scores += idf * tf * 2.2 / (tf + 1.2 * (0.25 + 0.75 * lengths / average))
+        rankings.append([int(i) for i in np.argsort(-scores, kind="stable")[:limit] if scores[i] > 0])
+    return rankings
+
+
+def first_relevant(ranked: list[tuple[str, str]], item: dict) -> int | None:
+    from kb.evaluation import contains_answer
+
+    return next((rank for rank, (doc_id, text) in enumerate(ranked, 1)
+                 if doc_id == item["doc_id"] and contains_answer(text, item["answer"])), None)
 
 
 def main() -> None:
     from ingest.pipeline import ingest
     from kb.ask.search import MODES, search
     from kb.config import bundled_corpus_dir
-    from kb.evaluation import (
-        contains_answer,
-        format_metrics,
-        load_set,
-        metrics,
-        write_report,
-    )
+    from kb.evaluation import format_metrics, load_set, metrics, write_report
     from kb.index import KnowledgeBase
     from kb.model.embedder import load_embedder
 
@@ -40,6 +83,7 @@ def main() -> None:
     parser.add_argument("--set", type=Path, default=HERE / "dev.jsonl")
     parser.add_argument("--no-distractors", action="store_true")
     parser.add_argument("--index", type=Path, default=None, help="reuse (or build) the index here")
+    parser.add_argument("--no-baselines", action="store_true")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
 
@@ -54,34 +98,52 @@ def main() -> None:
     chunks = kb.store.chunk_count()
 
     vectors = embedder.encode_queries([item["query"] for item in items])
+    ranks: dict[str, list[int | None]] = {}
+    for mode in MODES:
+        for expand in ((True, False) if mode == "hybrid" else (True,)):  # only BM25 is expanded
+            name = mode if expand else f"{mode} (sin expansión)"
+            ranks[name] = [
+                first_relevant([(h.chunk.doc_id, h.chunk.text) for h in
+                                search(kb, embedder, item["query"], k=10, mode=mode, query_vector=vector,
+                                       expand=expand)], item)
+                for item, vector in zip(items, vectors)
+            ]
+    if not args.no_baselines:
+        units = paragraphs(kb.store)
+        texts = [text for _, text in units]
+        lexical = bm25_rankings(texts, [item["query"] for item in items])
+        ranks["párrafos BM25"] = [first_relevant([units[i] for i in r], item) for r, item in zip(lexical, items)]
+        matrix = embedder.encode_passages(texts)
+        dense = np.argsort(-(vectors @ matrix.T), axis=1, kind="stable")[:, :10]
+        ranks["párrafos modelo"] = [first_relevant([units[i] for i in r], item) for r, item in zip(dense, items)]
+
+    styles = [s for s in STYLES if any(item.get("style") == s for item in items)]
     report = {
         "set": args.set.name,
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "documents": len(kb.store.documents()),
         "chunks": chunks,
         "distractors": len(sources) > 1,
+        "styles": {s: sum(item.get("style") == s for item in items) for s in styles},
         "modes": {},
         "misses": {},
     }
-    for mode in MODES:
-        for expand in ((True, False) if mode != "dense" else (True,)):  # only BM25 is expanded
-            name = mode if expand else f"{mode} (sin expansión)"
-            ranks = []
-            for item, vector in zip(items, vectors):
-                hits = search(kb, embedder, item["query"], k=10, mode=mode, query_vector=vector, expand=expand)
-                rank = next((h.rank for h in hits if h.chunk.doc_id == item["doc_id"]
-                             and contains_answer(h.chunk.text, item["answer"])), None)
-                ranks.append(rank)
-            report["modes"][name] = metrics(ranks)
-            report["misses"][name] = [item["id"] for item, r in zip(items, ranks) if r != 1]
-            print(f"{name:<24} {format_metrics(report['modes'][name])}")
-            if not expand:
-                continue
-            for voice in sorted({item.get("voice") for item in items} - {None}):
-                v = metrics([r for item, r in zip(items, ranks) if item.get("voice") == voice])
-                report["modes"][f"{mode}/{voice}"] = v
-                print(f"  {voice:<22} {format_metrics(v)}  ({v['queries']} consultas)")
-    print(f"({len(items)} consultas; {report['documents']} documentos, {chunks} fragmentos)")
+    header = "".join(f"{s[:12]:>13}" for s in styles)
+    print(f"{'hit@1 por estilo':<24}{header}")
+    for name, found in ranks.items():
+        report["modes"][name] = metrics(found)
+        report["misses"][name] = [item["id"] for item, r in zip(items, found) if r != 1]
+        row = ""
+        for style in styles:
+            m = metrics([r for item, r in zip(items, found) if item.get("style") == style])
+            report["modes"][f"{name}/{style}"] = m
+            row += f"{m['hit_at_1']:>13.3f}"
+        print(f"{name:<24}{row}")
+    print()
+    for name in ranks:
+        print(f"{name:<24} {format_metrics(report['modes'][name])}")
+    counts = ", ".join(f"{s} {n}" for s, n in report["styles"].items())
+    print(f"({len(items)} consultas: {counts}; {report['documents']} documentos, {chunks} fragmentos)")
     kb.close()
     out = args.out or HERE / "results" / f"retrieval-{args.set.stem}.json"
     print(f"Resultados en {write_report(out, report)}")

@@ -1,25 +1,40 @@
-"""Split clean pages into passages of whole sentences, each with its locator.
+"""Split clean pages into passages that follow the document's structure.
 
-A chunk is a run of whole sentences of about `min_words`–`max_words` words,
-preferring to end at a paragraph boundary, with the last `overlap` sentences of
-one chunk repeated at the start of the next. Its text is an exact slice of the
-clean page text (joined with a blank line where it crosses a page), so a quote
-can always be found again in its page.
+The paragraph is the unit: a paragraph of `min_words`–`max_words` words is one
+chunk; a longer one is split at sentence boundaries into near-equal parts; a
+shorter one joins its neighbours in the same section until the chunk is long
+enough. A chunk never crosses a section heading (the heading opens the chunk
+that follows it), and crosses a page only where a paragraph continues on the
+next page. Whole paragraphs keep one topic per vector: packing paragraphs into
+fixed-size windows made a quarter of the chunks mix two.
+
+A chunk's text is an exact slice of the clean page text (joined with a blank
+line where it crosses a page), so a quote can always be found again in its page.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from dataclasses import dataclass
 
 from kb.records import Chunk, CleanPage
 from kb.text.sentences import split_sentences
 
+# Bumped whenever chunk boundaries change: stored indexes are chunked and embedded again once.
+VERSION = "2"
+MIN_WORDS, MAX_WORDS = 50, 250
+
 _WORD = re.compile(r"\S+")
 _HEADING = re.compile(
     r"^(?:(?:\d+(?:\.\d+)*|[IVXLC]+)[.)]?\s+)?[A-ZÁÉÍÓÚÑÜ¿¡][^\n]{0,100}$"
 )
+# "B. Alejamiento del concepto de sector (Ambos modelos abandonan…)." is a heading
+# although it ends in a period: a letter or number, then a capitalised title.
+_ENUMERATED = re.compile(r"^(?:[A-H]|\d+(?:\.\d+)*)[.)]\s+[A-ZÁÉÍÓÚÑ¿¡][^.!?]*[.)]*$")
+# A page that ends without closing its sentence continues on the next page.
+_OPEN_END = re.compile(r"[^.!?:;»”\")\]]$")
 
 
 @dataclass(frozen=True)
@@ -31,22 +46,34 @@ class _Unit:
     start: int
     end: int
     words: int
-    last_in_paragraph: bool
+
+
+@dataclass
+class _Paragraph:
+    units: list[_Unit]
     section: str | None
+    heading: bool
+
+    @property
+    def words(self) -> int:
+        return sum(u.words for u in self.units)
 
 
 def is_heading_paragraph(paragraph: str) -> bool:
     """Short, unpunctuated, capitalised lines such as "1. Introducción" or "RESUMEN"."""
     words = paragraph.split()
+    if not words or "\n" in paragraph.strip():
+        return False
+    if len(words) <= 25 and _ENUMERATED.match(paragraph.strip()):
+        return True
     return (
-        0 < len(words) <= 12
-        and "\n" not in paragraph
+        len(words) <= 12
         and not paragraph.rstrip().endswith((".", ",", ";", ":"))
         and bool(_HEADING.match(paragraph.strip()))
     )
 
 
-def _paragraphs(text: str) -> list[tuple[int, int]]:
+def _spans(text: str) -> list[tuple[int, int]]:
     spans = []
     for match in re.finditer(r"[^\n]+(?:\n(?!\n)[^\n]*)*", text):
         start = match.start() + len(match.group(0)) - len(match.group(0).lstrip())
@@ -56,24 +83,29 @@ def _paragraphs(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def _units(pages: list[CleanPage], max_words: int) -> list[_Unit]:
-    units: list[_Unit] = []
-    paragraph, section = 0, None
+def _paragraphs(pages: list[CleanPage], max_words: int) -> list[_Paragraph]:
+    paragraphs: list[_Paragraph] = []
+    number, section = 0, None
     for index, page in enumerate(pages):
-        for p_start, p_end in _paragraphs(page.text):
-            paragraph += 1
+        for first_on_page, (p_start, p_end) in enumerate(_spans(page.text)):
+            number += 1
             body = page.text[p_start:p_end]
-            if is_heading_paragraph(body):
+            heading = is_heading_paragraph(body)
+            if heading:
                 section = " ".join(body.split())
-            sentences = [
-                (p_start + s, p_start + e)
+            units = [
+                _Unit(index, number, p_start + s, p_start + e, len(body[s:e].split()))
                 for sent_start, sent_end in split_sentences(body)
                 for s, e in _bounded(body, sent_start, sent_end, max_words)
             ]
-            for i, (s, e) in enumerate(sentences):
-                units.append(_Unit(index, paragraph, s, e, len(page.text[s:e].split()),
-                                   i == len(sentences) - 1, section))
-    return units
+            previous = paragraphs[-1] if paragraphs else None
+            if (first_on_page == 0 and previous is not None and not heading and not previous.heading
+                    and previous.units[-1].page == index - 1 and body[:1].islower()
+                    and _OPEN_END.search(pages[index - 1].text.rstrip())):
+                previous.units += units  # the paragraph continues from the previous page
+            else:
+                paragraphs.append(_Paragraph(units, section, heading))
+    return paragraphs
 
 
 def _bounded(text: str, start: int, end: int, max_words: int) -> list[tuple[int, int]]:
@@ -88,49 +120,93 @@ def _bounded(text: str, start: int, end: int, max_words: int) -> list[tuple[int,
     ]
 
 
-def chunk_pages(doc_id: str, pages: list[CleanPage], *, min_words: int = 120, max_words: int = 220,
-                overlap_words: int = 40) -> list[Chunk]:
-    """Chunks of whole sentences over the pages whose status is "ok".
+def _split(units: list[_Unit], max_words: int) -> list[list[_Unit]]:
+    """A long paragraph's sentences in the fewest near-equal parts of at most `max_words`."""
+    total = sum(u.words for u in units)
+    target = total / math.ceil(total / max_words)
+    parts: list[list[_Unit]] = [[]]
+    size = done = 0
+    for unit in units:
+        # Cut where the running total passes a multiple of the target, not where
+        # each part reaches it: rounding then cannot leave a short last part.
+        if parts[-1] and (size + unit.words > max_words or done + unit.words / 2 > target * len(parts)):
+            parts.append([])
+            size = 0
+        parts[-1].append(unit)
+        size += unit.words
+        done += unit.words
+    return parts
 
-    The next chunk repeats the previous chunk's last sentence when it has at
-    most `overlap_words` words (0 turns overlap off); a new section heading
-    starts a new chunk with no overlap.
-    """
+
+def chunk_pages(doc_id: str, pages: list[CleanPage], *, min_words: int = MIN_WORDS,
+                max_words: int = MAX_WORDS) -> list[Chunk]:
+    """The chunks of the pages whose status is "ok" (see the module's docstring)."""
     usable = [p for p in pages if p.status == "ok" and p.text.strip()]
-    groups: list[list[_Unit]] = []
-    current: list[_Unit] = []
-    fresh = 0  # words in `current` not repeated from the previous chunk
+    groups: list[tuple[list[_Unit], str | None]] = []
+    pending: list[_Unit] = []
+    pending_section: str | None = None
+    only_headings = True
 
-    def close(carry: bool) -> None:
-        nonlocal current, fresh
-        groups.append(current)
-        tail = current[-1]
-        current = [tail] if carry and 0 < tail.words <= overlap_words else []
-        fresh = 0
+    def close() -> None:
+        nonlocal pending, only_headings
+        size = sum(u.words for u in pending)
+        if pending and not only_headings and size < min_words and groups:
+            # A short tail of its section joins the chunk before it: "En ambos casos el
+            # sector…" and the bullet after it, «Becattini traslada…», stay together.
+            last, section = groups[-1]
+            if (section == pending_section and last[-1].page == pending[0].page
+                    and sum(u.words for u in last) + size <= max_words):
+                groups[-1] = (last + pending, section)
+                pending, only_headings = [], True
+                return
+        if pending:
+            groups.append((pending, pending_section))
+        pending, only_headings = [], True
 
-    for unit in _units(usable, max_words):
-        size = sum(u.words for u in current)
-        new_section = bool(current) and unit.section != current[-1].section
-        if fresh and (size + unit.words > max_words or (new_section and size >= min_words // 2)):
-            close(carry=not new_section)
-            size = sum(u.words for u in current)
-        # Also right after a close: the carried sentence plus this one may not fit either.
-        if not fresh and (new_section or size + unit.words > max_words):
-            current = []  # the carried sentence would push this chunk past max_words
-        current.append(unit)
-        fresh += unit.words
-        # Prefer to end at a paragraph boundary once the chunk is long enough.
-        if unit.last_in_paragraph and sum(u.words for u in current) >= min_words:
-            close(carry=True)
-    if fresh:
-        groups.append(current)
+    for paragraph in _paragraphs(usable, max_words):
+        if not paragraph.units:
+            continue
+        size, words = sum(u.words for u in pending), paragraph.words
+        if paragraph.heading:
+            # A heading opens the chunk after it; headings in a row stay together.
+            if not only_headings or size + words > max_words:
+                close()
+            if words <= max_words:
+                pending += paragraph.units
+                pending_section = paragraph.section
+                continue
+        joins = pending and paragraph.section == pending_section and (
+            only_headings or (size < min_words and size + words <= max_words
+                              and pending[-1].page == paragraph.units[0].page))
+        if not joins:
+            close()
+            size = 0
+        pending_section = paragraph.section
+        if size + words > max_words:  # a long paragraph, after at most its section's heading
+            if size >= max_words // 2 or max(u.words for u in paragraph.units) > max_words - size:
+                close()
+                size = 0
+            parts = _split(paragraph.units, max_words - size)
+            pending += parts[0]
+            for part in parts[1:]:
+                close()
+                pending = part
+            only_headings = False
+            if sum(u.words for u in pending) >= min_words:
+                close()
+            continue
+        pending += paragraph.units
+        only_headings = False
+        if size + words >= min_words:
+            close()
+    close()
     return _number(doc_id, usable, groups)
 
 
-def _number(doc_id: str, pages: list[CleanPage], groups: list[list[_Unit]]) -> list[Chunk]:
+def _number(doc_id: str, pages: list[CleanPage], groups: list[tuple[list[_Unit], str | None]]) -> list[Chunk]:
     chunks: list[Chunk] = []
     seen: dict[str, int] = {}
-    for ordinal, group in enumerate(groups, 1):
+    for ordinal, (group, section) in enumerate(groups, 1):
         first, last = group[0], group[-1]
         if first.page == last.page:
             text = pages[first.page].text[first.start : last.end]
@@ -147,6 +223,6 @@ def _number(doc_id: str, pages: list[CleanPage], groups: list[list[_Unit]]) -> l
             page_start=pages[first.page].number, page_end=pages[last.page].number,
             start=first.start, end=last.end,
             paragraph_start=first.paragraph, paragraph_end=last.paragraph,
-            section=first.section,
+            section=section,
         ))
     return chunks

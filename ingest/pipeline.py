@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ingest import chunk, kinds
 from ingest.chunk import chunk_pages
 from ingest.clean import clean_pages, unusable_report
 from ingest.extract import extract
@@ -34,6 +35,11 @@ from kb.records import Chunk, CleanPage, DocumentMeta, DocumentRow, Extracted
 from kb.text.analysis import analyze
 
 SUPPORTED = (".pdf", ".txt", ".md")
+# Stored as the setting "chunking": an index whose passages another chunker or
+# classifier made is chunked and embedded again, once (see `rechunk_if_changed`).
+CHUNKING = f"{chunk.VERSION}.{kinds.VERSION}"
+RECHUNKING = ("El índice se hizo con una versión anterior de kb: se vuelven a dividir en pasajes y a "
+              "vectorizar sus {n} documentos (una sola vez)…")
 
 
 @dataclass
@@ -102,7 +108,9 @@ class _Prepared:
 
 
 def ingest(kb: KnowledgeBase, embedder, paths: Iterable[str | Path], *, prune: bool = False,
-           progress: Callable[[Progress], None] = lambda _: None) -> Summary:
+           progress: Callable[[Progress], None] = lambda _: None,
+           notify: Callable[[str], None] = lambda _: None) -> Summary:
+    rechunk_if_changed(kb, embedder, progress=progress, notify=notify)
     files, ignored = discover(paths)
     summary = Summary(ignored=ignored)
     catalogs: dict[Path, dict[str, DocumentMeta]] = {}
@@ -180,10 +188,15 @@ def _prepare(path: Path, stored: set[str]) -> _Prepared:
     return prepared
 
 
+def passages(doc_id: str, pages: list[CleanPage]) -> list[Chunk]:
+    """A document's chunks, each classified (body text, bibliography...)."""
+    return kinds.classify(chunk_pages(doc_id, pages))
+
+
 def _read_and_chunk(prepared: _Prepared, doc_id: str) -> None:
     prepared.extracted = extract(prepared.path)
     prepared.cleaned = clean_pages(prepared.extracted.pages)
-    prepared.pieces = chunk_pages(doc_id, prepared.cleaned)
+    prepared.pieces = passages(doc_id, prepared.cleaned)
     prepared.chunked_as = doc_id
 
 
@@ -215,7 +228,7 @@ def _ingest_file(kb: KnowledgeBase, embedder, prepared: _Prepared, meta: Documen
     extracted, cleaned, pieces = prepared.extracted, prepared.cleaned, prepared.pieces
     assert extracted is not None and cleaned is not None and pieces is not None  # set by _read_and_chunk
     if prepared.chunked_as != doc_id:  # another file holds the usual name: ids carry the suffix
-        pieces = chunk_pages(doc_id, cleaned)
+        pieces = passages(doc_id, cleaned)
     report = unusable_report(cleaned)
     if not pieces:
         # Nothing citable (an image-only PDF, a blank page): report it, store nothing.
@@ -242,6 +255,79 @@ def _ingest_file(kb: KnowledgeBase, embedder, prepared: _Prepared, meta: Documen
     usable = sum(p.status == "ok" for p in cleaned)
     return FileResult(path, status, doc_id, reason=f"{path}: {report}" if report else None,
                       pages=usable, chunks=len(pieces))
+
+
+def chunking_is_current(kb: KnowledgeBase) -> bool:
+    """Whether the stored passages are those this version's chunker and classifier make."""
+    return kb.store.get_setting("chunking") == CHUNKING or kb.store.is_empty()
+
+
+def upgrade_passages(directory: str | Path, model, embedder, *,
+                     progress: Callable[[Progress], None] = lambda _: None,
+                     notify: Callable[[str], None] = lambda _: None) -> int:
+    """`rechunk_if_changed` for a reader about to open `directory`: the index is opened
+    to write only when its passages are stale (or its schema is older)."""
+    from kb.store.db import SchemaError, Store
+
+    try:
+        store = Store(directory, mode="read")
+    except SchemaError:
+        store = None
+    if store is not None:
+        try:
+            if store.get_setting("chunking") == CHUNKING or store.is_empty():
+                return 0
+        finally:
+            store.close()
+    kb = KnowledgeBase(directory, model)
+    try:
+        return rechunk_if_changed(kb, embedder, progress=progress, notify=notify)
+    finally:
+        kb.close()
+
+
+def rechunk_if_changed(kb: KnowledgeBase, embedder, *, progress: Callable[[Progress], None] = lambda _: None,
+                       notify: Callable[[str], None] = lambda _: None) -> int:
+    """Chunk, classify, embed and tag again, from their stored clean pages, the documents
+    of an index made by another chunker; one transaction per document, so an interruption
+    leaves every document whole and the next call goes on. Returns how many it redid."""
+    store = kb.store
+    if store.get_setting("chunking") == CHUNKING:
+        return 0
+    documents = [d for d in store.documents() if store.get_setting(f"chunking:{d.doc_id}") != CHUNKING]
+    if not documents:  # a new index, or one whose last re-chunking stopped just before the end
+        with store.atomic():
+            store.delete_settings("chunking:")
+            store.set_setting("chunking", CHUNKING)
+        return 0
+    notify(RECHUNKING.format(n=len(documents)))
+    _ = kb.tagger  # built outside the transactions, which hold the write lock
+    pages = chunks = 0
+    try:
+        for done, document in enumerate(documents):
+            progress(Progress(done, len(documents), pages, chunks, Path(document.path)))
+            cleaned = store.pages(document.doc_id)
+            pieces = passages(document.doc_id, cleaned)
+            vectors = _embed(kb, embedder, pieces, document.doc_id)
+            old_ids = store.chunk_ids_of(document.doc_id)
+            with store.atomic():
+                store.delete_chunks(document.doc_id)
+                ids = store.insert_chunks(document.id, pieces, [analyze(c.text) for c in pieces], vectors)
+                kb.tag_document(document.doc_id)
+                store.set_setting(f"chunking:{document.doc_id}", CHUNKING)
+                kb.bump_generation()
+            kb.vectors.remove(np.array(old_ids, dtype=np.int64))
+            if ids:
+                kb.vectors.add(np.array(ids, dtype=np.int64), vectors, kb.model)
+            pages += sum(p.status == "ok" for p in cleaned)
+            chunks += len(pieces)
+        with store.atomic():
+            store.delete_settings("chunking:")
+            store.set_setting("chunking", CHUNKING)
+        progress(Progress(len(documents), len(documents), pages, chunks, None))
+    finally:
+        kb.save_vectors()
+    return len(documents)
 
 
 def _embed(kb: KnowledgeBase, embedder, pieces: list, previous: str | None) -> np.ndarray:

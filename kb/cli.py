@@ -80,9 +80,11 @@ def _open_kb(index_path: str | None, model_path: str | None, write: bool = False
     if write:
         return KnowledgeBase(directory, info), Embedder(info)
     from ingest.bundled import ensure_bundled_corpus
+    from ingest.pipeline import upgrade_passages
 
     embedder = Embedder(info)
     ensure_bundled_corpus(directory, info, embedder, notify=lambda m: click.echo(m, err=True))
+    upgrade_passages(directory, info, embedder, notify=lambda m: click.echo(m, err=True))
     return open_for_reading(directory, info, notify=lambda m: click.echo(m, err=True)), embedder
 
 
@@ -97,12 +99,14 @@ def ingest_command(paths: tuple[str, ...], prune: bool, index_path: str | None, 
     Sale con código 0 si se indexó (o ya estaba indexado) algún archivo y con
     código 2 si no se pudo indexar ninguno o no había ninguno.
     """
-    from ingest.pipeline import discover, ingest
+    from ingest.pipeline import chunking_is_current, discover, ingest
 
     try:
         kb, embedder = _open_kb(index_path, model_path, True)
     except KBError as error:
         raise _fail(error) from error
+    if not chunking_is_current(kb):
+        _rechunk(kb, embedder)
     files, ignored = discover(paths)
     if not files:
         kb.close()
@@ -143,6 +147,20 @@ def ingest_command(paths: tuple[str, ...], prune: bool, index_path: str | None, 
         raise SystemExit(NOTHING_INDEXED)
 
 
+def _rechunk(kb, embedder) -> None:
+    """The once-only re-chunking of an older index, with its own progress bar."""
+    from ingest.pipeline import rechunk_if_changed
+
+    with click.progressbar(length=len(kb.store.documents()), label="Actualizando pasajes", file=sys.stderr) as bar:
+        last = {"done": 0}
+
+        def progress(p) -> None:
+            bar.update(p.files_done - last["done"])
+            last["done"] = p.files_done
+
+        rechunk_if_changed(kb, embedder, progress=progress, notify=lambda m: click.echo(m, err=True))
+
+
 @cli.command("search")
 @click.argument("queries", nargs=-1, required=True)
 @click.option("--k", "k", default=5, show_default=True, help="Número de pasajes por consulta.")
@@ -153,9 +171,12 @@ def ingest_command(paths: tuple[str, ...], prune: bool, index_path: str | None, 
 @click.option("--tag", "tags", multiple=True,
               help="Solo pasajes etiquetados con este concepto (repetible: deben cumplirse todos). Vea `kb concepts`.")
 @click.option("--mode", type=click.Choice(["hybrid", "lexical", "dense"]), default="hybrid", show_default=True)
+@click.option("--todo", "every_kind", is_flag=True,
+              help="Busca también en bibliografías, índices, portadas y texto ilegible de OCR.")
 @INDEX_OPTION
 @MODEL_OPTION
-def search_command(queries, k, as_json, docs, years, authors, tags, mode, index_path, model_path) -> None:
+def search_command(queries, k, as_json, docs, years, authors, tags, mode, every_kind, index_path,
+                   model_path) -> None:
     """Busca pasajes que respondan a cada consulta, con su cita y sus conceptos."""
     import json
 
@@ -172,7 +193,8 @@ def search_command(queries, k, as_json, docs, years, authors, tags, mode, index_
         else:  # one batch for all queries: the model is loaded once
             vectors = embedder.encode_queries(list(queries))
         for query, vector in zip(queries, vectors):
-            hits = search(kb, embedder, query, k=k, filters=filters or None, mode=mode, query_vector=vector)
+            hits = search(kb, embedder, query, k=k, filters=filters or None, mode=mode, query_vector=vector,
+                          every_kind=every_kind)
             if as_json:
                 click.echo(json.dumps({"query": query, "hits": [_hit_json(h) for h in hits]}, ensure_ascii=False))
                 continue
@@ -180,7 +202,8 @@ def search_command(queries, k, as_json, docs, years, authors, tags, mode, index_
             if not hits:
                 click.echo("  Sin resultados.")
             for hit in hits:
-                click.echo(f"[{hit.rank}] {hit.citation}")
+                kind = "" if hit.chunk.kind == "body" else f" ({hit.chunk.kind_label})"
+                click.echo(f"[{hit.rank}] {hit.citation}{kind}")
                 click.echo(click.wrap_text(" ".join(hit.chunk.text.split()), width=100,
                                            initial_indent="    ", subsequent_indent="    "))
                 if hit.tags:
@@ -205,6 +228,7 @@ def _hit_json(hit) -> dict:
         "page": hit.chunk.page_start,
         "page_end": hit.chunk.page_end,
         "text": hit.chunk.text,
+        "kind": hit.chunk.kind,
         "tags": list(hit.tags),
     }
 

@@ -61,10 +61,24 @@ class Chunk:
     paragraph_start: int  # 1-based paragraph locator within the document
     paragraph_end: int
     section: str | None
+    kind: str = "body"  # one of PASSAGE_KINDS, set by ingest/kinds.py
 
     @property
     def words(self) -> int:
         return len(self.text.split())
+
+
+# What a passage is, with the name users see. Only "body" is searched,
+# answered from, compared and tagged unless a user asks for every kind.
+PASSAGE_KINDS = {
+    "body": "texto",
+    "bibliography": "bibliografía",
+    "toc": "índice de contenido",
+    "index": "índice analítico",
+    "front": "portada y créditos",
+    "ocr-junk": "texto ilegible (OCR)",
+}
+SEARCHED_KINDS = ("body",)
 
 
 @dataclass(frozen=True)
@@ -122,3 +136,8 @@ class ChunkRow:
     section: str | None
     start: int = 0  # offset of the first character in page_start's clean text
     end: int = 0  # offset after the last character in page_end's clean text
+    kind: str = "body"
+
+    @property
+    def kind_label(self) -> str:
+        return PASSAGE_KINDS[self.kind]

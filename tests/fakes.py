@@ -10,7 +10,7 @@ import numpy as np
 from kb.model.resolve import ModelInfo
 from kb.text.analysis import terms
 
-DIMENSION = 64
+DIMENSION = 256
 FAKE_MODEL = ModelInfo("fake-hash", Path("/nonexistent/fake"), DIMENSION, "sha256:" + "f" * 64,
                        "tests", "query: ", "passage: ")
 

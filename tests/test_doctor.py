@@ -14,7 +14,7 @@ from kb.ask.search import search
 from kb.cli import cli
 from kb.index import KnowledgeBase
 from kb.store import doctor
-from tests.fakes import FAKE_MODEL, FakeEmbedder
+from tests.fakes import DIMENSION, FAKE_MODEL, FakeEmbedder
 
 QUERY = "confianza y cooperación entre empresas del distrito"
 
@@ -152,7 +152,7 @@ def test_a_chunk_without_its_vector_is_embedded_again_from_its_stored_text(index
         db.execute("UPDATE chunks SET vector = NULL WHERE chunk_id = ?", (chunk_id,))
         chunks = db.execute("SELECT count(*) FROM chunks").fetchone()[0]
     db.close()
-    assert failed(index) == {"vectores": f"1 de {chunks} fragmentos sin vector de dimensión 64 (p. ej. {chunk_id}); "
+    assert failed(index) == {"vectores": f"1 de {chunks} fragmentos sin vector de dimensión {DIMENSION} (p. ej. {chunk_id}); "
                                          "--repair los calcula de nuevo desde su texto guardado"}
     result = CliRunner().invoke(cli, ["doctor", "--index", str(index), "--repair", "--json"])
     assert result.exit_code == 0, result.output

@@ -14,9 +14,19 @@ from kb.records import DocumentMeta, Filters
 from tests.fakes import FAKE_MODEL, FakeEmbedder
 
 
-def test_fusion_rewards_agreement():
-    fused = fuse([[1, 2, 3], [3, 1, 4]])
-    assert [i for i, _ in fused][:2] == [1, 3]
+def test_fusion_rewards_agreement_and_keeps_a_clear_lexical_winner():
+    lexical, dense = [(1, 9.0), (2, 8.5), (3, 1.0)], [(3, 0.80), (1, 0.70), (4, 0.50)]
+    assert [i for i, _ in fuse(lexical, dense, 0.5)][:2] == [1, 3]
+    assert [i for i, _ in fuse(lexical, dense, 0.1)][0] == 3  # an English question leans on the vectors
+    assert fuse([], dense, 0.5)[0] == (3, 0.5)
+
+
+def test_english_questions_are_told_from_spanish_ones():
+    from kb.text.analysis import is_english
+
+    assert is_english("What is the role of trust in industrial districts?")
+    assert not is_english("¿Qué papel tiene la confianza en los distritos industriales?")
+    assert not is_english("Becattini distrito industrial comunidad")
 
 
 @pytest.mark.parametrize("mode", ["lexical", "dense", "hybrid"])
@@ -70,7 +80,8 @@ def test_cli_search_json_one_object_per_query_in_order(indexed, monkeypatch):
     lines = [json.loads(line) for line in result.output.strip().splitlines()]
     assert [line["query"] for line in lines] == ["mesoespacio", "Porter diamante"]
     hit = lines[0]["hits"][0]
-    assert set(hit) == {"rank", "score", "chunk_id", "doc_id", "title", "authors", "year", "page", "page_end", "text", "tags"}
+    assert set(hit) == {"rank", "score", "chunk_id", "doc_id", "title", "authors", "year", "page", "page_end", "text",
+                        "kind", "tags"}
     assert hit["rank"] == 1 and hit["doc_id"] == "saravi-1998-distritos-mexico"
     assert hit["page"] is None and hit["year"] == 1998 and hit["authors"] == ["Saraví, Gonzalo A."]
 

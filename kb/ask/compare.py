@@ -19,7 +19,7 @@ import numpy as np
 
 from kb.cite.apa import locator, short_citation
 from kb.index import KnowledgeBase
-from kb.records import ChunkRow, Filters
+from kb.records import SEARCHED_KINDS, ChunkRow, Filters
 from kb.text.analysis import terms
 from kb.text.quotes import locate, quotable, sentences
 
@@ -191,7 +191,8 @@ def _candidates(kb: KnowledgeBase, embedder, columns: list[Column], aspects: lis
                 if row_id < 0 or score < floor:
                     continue
                 chunk = rows.get(int(row_id))
-                if chunk is None:  # gone mid-ingest: see search._ranked_hits
+                # Gone mid-ingest (see search._ranked_hits), or not body text.
+                if chunk is None or chunk.kind not in SEARCHED_KINDS:
                     continue
                 doc_pages = pages.setdefault(chunk.doc_id, kb.store.pages(chunk.doc_id))
                 options += [Candidate(float(score) + SENTENCE_WEIGHT * quote.value - SHARED_PENALTY * quote.shared,
@@ -333,6 +334,10 @@ def _quotes(kb: KnowledgeBase, chunk: ChunkRow, aspect: Aspect, cues: _Cues, own
     found = [cues.count(chunk.text[s:e], stems[k], concepts[k],
                         own.first(chunk.text[s:e], named[k]) if own and cues.definition else 0)
              for k, (s, e) in enumerate(spans)]
+    # Under a heading that names the aspect ("B. Alejamiento del concepto de sector…"),
+    # every sentence of the section speaks of it, as if it named one cue.
+    heading = min(cues.count(chunk.section, set(terms(chunk.section)), set()), 1.0) if chunk.section else 0.0
+    found = [max(f, heading) for f in found]
     for k, (start, end) in enumerate(spans):
         if not can_quote[k] or (own is not None and not own.named_in(stems[k], concepts[k])):
             continue

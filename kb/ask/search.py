@@ -9,16 +9,18 @@ import numpy as np
 from kb.cite.apa import locator, short_citation
 from kb.index import KnowledgeBase
 from kb.records import ChunkRow, DocumentMeta, Filters
-from kb.text.analysis import fts_query, terms
+from kb.text.analysis import fts_query, is_english, terms
 
 MODES = ("hybrid", "lexical", "dense")
-# Tuned on eval/dev.jsonl (57 paraphrased queries, real PDFs as distractors):
-# dense alone scores hit@1 0.544 / recall@5 0.825, lexical 0.333 / 0.702, and
-# plain RRF (k=60, 1:1) 0.456 / 0.754. Fusion approaches dense as its weight
-# grows (k=10, 1:10 gives 0.544 / 0.825); 1:6 (0.526 / 0.825) keeps BM25 able
-# to lift exact names and acronyms, which the paraphrased dev set rarely asks for.
-RRF_K = 10
-LEXICAL_WEIGHT, DENSE_WEIGHT = 1.0, 6.0
+# BM25's share in the fused score. Chosen with eval/fusion.py on eval/dev.jsonl
+# (170 questions in five styles, real PDFs as distractors), as the rule whose
+# worst style is best: an even convex combination is the only one no style
+# loses with against the better single retriever, once English questions
+# (which share no words with Spanish passages) lean on the vectors. Rank fusion
+# (RRF, any k and weights) lost 0.12–0.19 hit@1 on some style; weighting by the
+# rarity of the query's terms did no better than a fixed share.
+LEXICAL_SHARE = 0.5
+ENGLISH_LEXICAL_SHARE = 0.1
 CANDIDATES = 50  # per retriever, before fusion
 
 
@@ -61,13 +63,24 @@ def expand_query(kb: KnowledgeBase, query: str) -> Expansion:
     return Expansion(f"{query} {added}".strip(), concepts)
 
 
-def fuse(rankings: list[list[int]], *, k: int = RRF_K, weights: list[float] | None = None) -> list[tuple[int, float]]:
-    """Reciprocal-rank fusion: sum of weight / (k + rank) over the rankings an id appears in."""
-    weights = weights or [1.0] * len(rankings)
-    scores: dict[int, float] = {}
-    for ranking, weight in zip(rankings, weights):
-        for rank, item in enumerate(ranking, 1):
-            scores[item] = scores.get(item, 0.0) + weight / (k + rank)
+def lexical_share(query: str) -> float:
+    """BM25's share in the fused score of `query`."""
+    return ENGLISH_LEXICAL_SHARE if is_english(query) else LEXICAL_SHARE
+
+
+def fuse(lexical: list[tuple[int, float]], dense: list[tuple[int, float]], share: float) -> list[tuple[int, float]]:
+    """Convex combination of each ranking's scores scaled to 0..1 (min-max over its
+    candidates): share * BM25 + (1 - share) * cosine, 0 where a retriever missed
+    the passage. Scores, not ranks: a passage far ahead in BM25 (a name, a copied
+    phrase) stays ahead, which rank fusion flattens."""
+    def scaled(ranking: list[tuple[int, float]]) -> dict[int, float]:
+        if not ranking:
+            return {}
+        low, high = min(s for _, s in ranking), max(s for _, s in ranking)
+        return {i: (s - low) / (high - low) if high > low else 1.0 for i, s in ranking}
+
+    a, b = scaled(lexical), scaled(dense)
+    scores = {i: share * a.get(i, 0.0) + (1 - share) * b.get(i, 0.0) for i in a.keys() | b.keys()}
     return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
@@ -90,20 +103,23 @@ def dense_ranking(kb: KnowledgeBase, query_vector: np.ndarray, limit: int,
 
 
 def search(kb: KnowledgeBase, embedder, query: str, *, k: int = 10, filters: Filters | None = None,
-           mode: str = "hybrid", query_vector: np.ndarray | None = None, expand: bool = True) -> list[Hit]:
+           mode: str = "hybrid", query_vector: np.ndarray | None = None, expand: bool = True,
+           every_kind: bool = False) -> list[Hit]:
     """The `k` best passages for `query`, each with its citation and concept tags
-    (`query_vector`: the query already encoded, when callers batch the encoding)."""
+    (`query_vector`: the query already encoded, when callers batch the encoding).
+    Only body text is searched unless `every_kind`: reference lists, indexes, front
+    matter and unreadable OCR stay stored but out of the results."""
     if mode not in MODES:
         raise ValueError(f"modo de búsqueda desconocido: {mode}")
     vector = None
     if mode in ("hybrid", "dense"):
         vector = query_vector if query_vector is not None else embedder.encode_queries([query])[0]
     with kb.reading():
-        return _ranked_hits(kb, query, k, filters, mode, vector, expand)
+        return _ranked_hits(kb, query, k, filters, mode, vector, expand, every_kind)
 
 
 def _ranked_hits(kb: KnowledgeBase, query: str, k: int, filters: Filters | None, mode: str,
-                 vector: np.ndarray | None, expand: bool) -> list[Hit]:
+                 vector: np.ndarray | None, expand: bool, every_kind: bool) -> list[Hit]:
     expansion = expand_query(kb, query) if expand else Expansion(query, ())
     limit = max(CANDIDATES, k)
     rankings = []
@@ -112,8 +128,11 @@ def _ranked_hits(kb: KnowledgeBase, query: str, k: int, filters: Filters | None,
     if mode in ("hybrid", "dense"):
         assert vector is not None  # search() encodes the query for these modes
         rankings.append(dense_ranking(kb, vector, limit, filters))
+    if not every_kind:
+        hidden = kb.store.not_searched({i for ranking in rankings for i, _ in ranking})
+        rankings = [[(i, s) for i, s in ranking if i not in hidden] for ranking in rankings]
     if mode == "hybrid":
-        scored = fuse([[i for i, _ in r] for r in rankings], weights=[LEXICAL_WEIGHT, DENSE_WEIGHT])
+        scored = fuse(rankings[0], rankings[1], lexical_share(query))
     else:
         scored = rankings[0]
     top = scored[:k]

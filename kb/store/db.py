@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from kb.errors import KBError
-from kb.records import ChunkRow, DocumentMeta, DocumentRow, Filters
+from kb.records import SEARCHED_KINDS, ChunkRow, DocumentMeta, DocumentRow, Filters
 from kb.store import migrations
 
 DB_FILE = "kb.sqlite"
@@ -149,6 +149,9 @@ class Store:
         self.db.execute("INSERT INTO settings(key, value) VALUES (?, ?) "
                         "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
 
+    def delete_settings(self, prefix: str) -> None:
+        self.db.execute("DELETE FROM settings WHERE substr(key, 1, ?) = ?", (len(prefix), prefix))
+
     def generation(self) -> int:
         """Bumped by every change of chunks: readers holding vectors of an older
         generation reload them, and the FAISS cache records the one it matches."""
@@ -200,6 +203,10 @@ class Store:
     def delete_document(self, doc_id: str) -> None:
         self.db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
 
+    def delete_chunks(self, doc_id: str) -> None:
+        """A document's passages (with their tags and lexical terms); its pages stay."""
+        self.db.execute("DELETE FROM chunks WHERE document = (SELECT id FROM documents WHERE doc_id = ?)", (doc_id,))
+
     def insert_document(self, doc_id: str, path: str, sha256: str, kind: str, meta: DocumentMeta,
                         report: str | None) -> int:
         cursor = self.db.execute(
@@ -224,9 +231,9 @@ class Store:
         for chunk, terms, vector in zip(chunks, analyzed, vectors):
             cursor = self.db.execute(
                 'INSERT INTO chunks(chunk_id, document, ordinal, text, analyzed, page_start, page_end, start, "end", '
-                "paragraph_start, paragraph_end, section, vector) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "paragraph_start, paragraph_end, section, kind, vector) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (chunk.chunk_id, document, chunk.ordinal, chunk.text, terms, chunk.page_start, chunk.page_end,
-                 chunk.start, chunk.end, chunk.paragraph_start, chunk.paragraph_end, chunk.section,
+                 chunk.start, chunk.end, chunk.paragraph_start, chunk.paragraph_end, chunk.section, chunk.kind,
                  np.asarray(vector, np.float32).tobytes()),
             )
             ids.append(_row_id(cursor))
@@ -235,7 +242,7 @@ class Store:
     # chunks -------------------------------------------------------------------
 
     _CHUNK_COLUMNS = ("c.id, c.chunk_id, d.doc_id, c.ordinal, c.text, c.page_start, c.page_end, "
-                      'c.paragraph_start, c.paragraph_end, c.section, c.start, c."end"')
+                      'c.paragraph_start, c.paragraph_end, c.section, c.start, c."end", c.kind')
 
     def chunks(self, ids: Iterable[int]) -> dict[int, ChunkRow]:
         ids = list(ids)
@@ -297,11 +304,20 @@ class Store:
 
     # concept tags ---------------------------------------------------------------
 
-    def chunk_texts(self, doc_id: str) -> list[tuple[int, str]]:
-        """(row id, text) of a document's chunks in reading order."""
+    def chunk_texts(self, doc_id: str, kinds: tuple[str, ...] = SEARCHED_KINDS) -> list[tuple[int, str]]:
+        """(row id, text) of a document's chunks of these kinds, in reading order."""
         sql = ("SELECT c.id, c.text FROM chunks c JOIN documents d ON d.id = c.document "
-               "WHERE d.doc_id = ? ORDER BY c.ordinal")
-        return [(int(r[0]), r[1]) for r in self.db.execute(sql, (doc_id,))]
+               f"WHERE d.doc_id = ? AND c.kind IN ({','.join('?' * len(kinds))}) ORDER BY c.ordinal")
+        return [(int(r[0]), r[1]) for r in self.db.execute(sql, (doc_id, *kinds))]
+
+    def not_searched(self, ids: Iterable[int]) -> set[int]:
+        """Which of these chunks are not body text (a reference list, an index...)."""
+        ids = list(ids)
+        if not ids:
+            return set()
+        sql = (f"SELECT id FROM chunks WHERE id IN ({','.join('?' * len(ids))}) "
+               f"AND kind NOT IN ({','.join('?' * len(SEARCHED_KINDS))})")
+        return {int(r[0]) for r in self.db.execute(sql, (*ids, *SEARCHED_KINDS))}
 
     def replace_tags(self, tags_by_chunk: dict[int, list]) -> None:
         ids = list(tags_by_chunk)

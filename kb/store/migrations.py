@@ -88,6 +88,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         "CREATE INDEX chunk_tags_concept ON chunk_tags(concept, chunk)",
         "CREATE INDEX chunk_tags_chunk ON chunk_tags(chunk)",
     )),
+    # What each passage is (kb.records.PASSAGE_KINDS); older chunks count as body
+    # text until the next ingest chunks them again and classifies them.
+    Migration("chunk-kinds", (
+        "ALTER TABLE chunks ADD COLUMN kind TEXT NOT NULL DEFAULT 'body'",
+    )),
 )
 
 # Which steps an index has had, by name, beside the schema number SQLite keeps.

@@ -50,6 +50,19 @@ def terms(text: str, language: str = "es") -> list[str]:
     return _stemmer(language).stemWords(words)
 
 
+# Function words that tell an English question from a Spanish one ("what", "the" / "qué", "el").
+_ENGLISH = frozenset("the of and what which how does do did is are was were in to for by on with why who whom "
+                     "according between their its from this that these those an".split())
+_SPANISH = frozenset("de la el los las que qué en y por para según cómo cuál cuáles del se un una es son al "
+                     "con como entre su sus lo".split())
+
+
+def is_english(text: str) -> bool:
+    """Whether a query is in English rather than Spanish, by its function words."""
+    words = WORD.findall(text.lower())
+    return sum(w in _ENGLISH for w in words) > sum(w in _SPANISH for w in words)
+
+
 def analyze(text: str, language: str = "es") -> str:
     return " ".join(terms(text, language))
 

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ingest import chunk, kinds
+from ingest import kinds
+from ingest.chunk import VERSION as CHUNKER_VERSION
 from ingest.chunk import chunk_pages
 from ingest.clean import clean_pages, unusable_report
 from ingest.extract import extract
@@ -37,7 +38,7 @@ from kb.text.analysis import analyze
 SUPPORTED = (".pdf", ".txt", ".md")
 # Stored as the setting "chunking": an index whose passages another chunker or
 # classifier made is chunked and embedded again, once (see `rechunk_if_changed`).
-CHUNKING = f"{chunk.VERSION}.{kinds.VERSION}"
+CHUNKING = f"{CHUNKER_VERSION}.{kinds.VERSION}"
 RECHUNKING = ("El índice se hizo con una versión anterior de kb: se vuelven a dividir en pasajes y a "
               "vectorizar sus {n} documentos (una sola vez)…")
 

@@ -6,7 +6,7 @@ fusion with several k and weights, a convex combination of min-max normalised
 scores, and weights that follow how rare the query's terms are in the library.
 For each rule it prints hit@1 per style and the worst gap to the better single
 retriever of that style; kb uses the rule whose worst gap is smallest
-(`kb.ask.search.fuse` with `lexical_share`: "convexa α=0.5, inglés 0.1").
+(`kb.ask.search.fuse` with `lexical_share`: "convexa α=0.55, inglés 0.1").
 
     python eval/fusion.py --index DIR [--set eval/dev.jsonl]
 """
@@ -83,7 +83,7 @@ def main() -> None:
         rules[f"convexa raras {base / 4:.2f}+{gain / 8:.2f}·s"] = (
             lambda lx, dn, sh, b=base, g=gain: convex(lx, dn, min(0.9, b / 4 + g / 8 * sh[0])))
     # English questions over Spanish text: BM25 shares few words with the passage.
-    for alpha in (0.4, 0.5, 0.55):
+    for alpha in (0.4, 0.5, 0.55, 0.6):
         for english in (0.0, 0.1, 0.2):
             rules[f"convexa α={alpha}, inglés {english}"] = (
                 lambda lx, dn, sh, a=alpha, e=english: convex(lx, dn, e if sh[1] else a))

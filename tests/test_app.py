@@ -39,6 +39,11 @@ def home(real_model, real_embedder, tmp_path_factory):
     (extra / "marcado.txt").write_text(
         "Nota sobre seguridad de la plataforma de clústeres: <script>alert('x')</script> y un enlace "
         "[pinche aquí](http://ejemplo.invalid) con *asteriscos* que deben verse tal cual.", encoding="utf-8")
+    (extra / "referencias.txt").write_text(
+        "La competitividad de los clústeres de la región depende de sus proveedores especializados.\n\n"
+        "Bibliografía\n\nPorter, M. E. (1990). The Competitive Advantage of Nations. Nueva York: Free Press.\n\n"
+        "Schmitz, H. (1995). Collective efficiency: growth path for small-scale industry. Journal of "
+        "Development Studies, 31 (4), pp. 529-566.\n", encoding="utf-8")
     kb = KnowledgeBase(directory, real_model)
     ingest(kb, real_embedder, [config.bundled_corpus_dir(), extra])
     kb.close()
@@ -148,7 +153,7 @@ def test_every_page_opens_from_the_navigation_and_reading_writes_nothing(app, ho
                 if not p.name.endswith(("-wal", "-shm"))}
 
     before = files()
-    headings = {"Buscar": None, "Comparar": None, "Biblioteca": "Documentos (7)", "Conceptos": "Concepto × documento",
+    headings = {"Buscar": None, "Comparar": None, "Biblioteca": "Documentos (8)", "Conceptos": "Concepto × documento",
                 "Cuaderno": None}
     for name, heading in headings.items():
         page(app, name)
@@ -160,7 +165,7 @@ def test_every_page_opens_from_the_navigation_and_reading_writes_nothing(app, ho
 def test_library_lists_documents_and_concepts(app):
     page(app, "Biblioteca")
     table = app.dataframe[0].value
-    assert len(table) == 7
+    assert len(table) == 8
     saravi = table[table["documento"] == "saravi-1998-distritos-mexico"].iloc[0]
     assert saravi["año"] == 1998 and "mesoespacio" in saravi["conceptos principales"]
 
@@ -172,6 +177,37 @@ def test_concepts_page_shows_definition_and_passages(app):
     text = markdown(app)
     assert "Saraví &#40;1998&#41;" in text
     assert any("mesoespacio" in m.value for m in app.markdown if m.value.startswith("### "))
+
+
+def test_a_bibliography_is_searched_only_when_asked_and_says_what_it_is(app):
+    app.text_input(key="q").input("Competitive Advantage of Nations Free Press Schmitz collective efficiency").run()
+    assert ":gray-badge[bibliografía]" not in markdown(app)
+    app.checkbox(key="todo").check().run()
+    assert not app.exception, app.exception
+    assert ":gray-badge[bibliografía]" in markdown(app)
+
+
+def test_an_index_of_an_older_chunker_is_updated_on_opening(home, real_model, tmp_path, monkeypatch):
+    import shutil
+
+    from kb.store.db import Store
+
+    old = tmp_path / "viejo"
+    shutil.copytree(home, old)
+    store = Store(old)
+    with store.atomic():
+        store.set_setting("chunking", "0")
+    store.close()
+    monkeypatch.setenv("KB_HOME", str(old))
+    monkeypatch.setenv("KB_CACHE_DIR", str(real_model.path.parent.parent))
+    at = AppTest.from_file(APP, default_timeout=300)
+    at.run()
+    assert not at.exception, at.exception
+    assert any(m.value.startswith("El índice se hizo con una versión anterior de kb") for m in at.markdown)
+    at.text_input(key="q").input("mesoespacio").run()
+    assert SARAVI_CITATION in markdown(at)
+    at.run()  # updated once: the next run says nothing
+    assert not any(m.value.startswith("El índice se hizo") for m in at.markdown)
 
 
 def test_context_shows_the_pdf_page_with_the_passage(app):

@@ -168,8 +168,8 @@ def chunk_pages(doc_id: str, pages: list[CleanPage], *, min_words: int = MIN_WOR
             continue
         size, words = sum(u.words for u in pending), paragraph.words
         if paragraph.heading:
-            # A heading opens the chunk after it; headings in a row stay together.
-            if not only_headings or size + words > max_words:
+            # A heading opens the chunk after it; headings in a row on one page stay together.
+            if not only_headings or size + words > max_words or (pending and pending[-1].page != paragraph.units[0].page):
                 close()
             if words <= max_words:
                 pending += paragraph.units

@@ -129,3 +129,9 @@ def test_an_unpunctuated_flattened_table_is_still_bounded():
     chunks = chunk_pages("doc", [page(1, table)])
     assert all(c.words <= 250 for c in chunks)
     assert sum(c.words for c in chunks) >= 1000
+
+
+def test_lines_of_credits_in_a_row_do_not_run_across_pages():
+    credits = [page(n, "\n\n".join(f"Directora de Promoción {n}-{i}" for i in range(6))) for n in (1, 2, 3)]
+    chunks = chunk_pages("doc", credits)
+    assert [(c.page_start, c.page_end) for c in chunks] == [(1, 1), (2, 2), (3, 3)]

@@ -169,7 +169,8 @@ def chunk_pages(doc_id: str, pages: list[CleanPage], *, min_words: int = MIN_WOR
         size, words = sum(u.words for u in pending), paragraph.words
         if paragraph.heading:
             # A heading opens the chunk after it; headings in a row on one page stay together.
-            if not only_headings or size + words > max_words or (pending and pending[-1].page != paragraph.units[0].page):
+            other_page = bool(pending) and pending[-1].page != paragraph.units[0].page
+            if not only_headings or size + words > max_words or other_page:
                 close()
             if words <= max_words:
                 pending += paragraph.units

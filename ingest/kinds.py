@@ -29,8 +29,10 @@ _U = "A-ZÁÉÍÓÚÑÜ"
 # Where a reference begins: "Porter, M.E., 1990.", "Alonso, J. A. y Garcimartin, C. (2008):",
 # "BIELSCHOWSKY Ricardo (Compilador) (2010).", "______ (1974).", "Banco Mundial (2005):".
 _ENTRY = re.compile(
-    rf"(?:^|(?<=[.\]]\s))(?:[{_U}][\w'’\-]+(?: [{_U}][\w'’\-]+)?,\s?(?:[{_U}]\.\s?-?)+[^\n]{{0,90}}?\b(?:1[89]|20)\d\d"
-    rf"|[{_U}]{{3,}}(?: [{_U}]{{2,}})*,? [{_U}][a-záéíóúñ]+[^\n(]{{0,60}}(?:\([^)]{{0,30}}\)\s*)?\((?:1[89]|20)\d\d"
+    rf"(?:^|(?<=[.\]]\s))(?:[{_U}][\w'’\-]+(?: [{_U}][\w'’\-]+)?,\s?(?:[{_U}]\.\s?-?)+"
+    rf"[^\n]{{0,90}}?\b(?:1[89]|20)\d\d"
+    rf"|[{_U}]{{3,}}(?: [{_U}]{{2,}})*,? [{_U}][a-záéíóúñ]+[^\n(]{{0,60}}(?:\([^)]{{0,30}}\)\s*)?"
+    rf"\((?:1[89]|20)\d\d"
     rf"|_{{4,}}\s*\((?:1[89]|20)\d\d"
     rf"|[{_U}][\w'’\-]+(?: [{_U}a-z][\w'’\-]+){{0,6}} \((?:1[89]|20)\d\d[a-z]?\)[.:])",
     re.MULTILINE)
@@ -39,7 +41,8 @@ _TOC_ENTRY = re.compile(r"\S.*?\s(?:\d{1,3}|[ivxlc]{1,6})$")
 _INDEX_ENTRY = re.compile(r"^[^\d\n]{2,60},\s*\d{1,4}(?:\s*[-–,]\s*\d{1,4})*\.?$")
 _FRONT = re.compile(r"\b(?:isbn|issn|copyright|©|todos los derechos reservados|all rights reserved|"
                     r"dep[óo]sito legal|impreso en|printed in|dise[ñn]o y diagramaci[óo]n|"
-                    r"coordinaci[óo]n editorial|red de revistas cient[íi]ficas|sistema de informaci[óo]n cient[íi]fica|"
+                    r"coordinaci[óo]n editorial|red de revistas cient[íi]ficas|"
+                    r"sistema de informaci[óo]n cient[íi]fica|"
                     r"licencia creative commons)|[\w.\-]+@[\w\-]+\.[\w.]+", re.IGNORECASE)
 # What OCR makes of a word it cannot read: "<lev4^o{^i^EC", "ecoiMmiic", "S<mie", "«d»".
 _GARBLED = re.compile(r"[\^<>{}|~\\@#$*»«‘’'\"]|[a-záéíóúñ][A-ZÁÉÍÓÚÑ]|[^\W\d_]\d|\d[^\W\d_]")

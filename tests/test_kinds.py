@@ -62,7 +62,8 @@ def test_contents_index_and_front_matter_are_told_apart():
     index = "\n".join(f"{w}, {n}, {n + 7}" for w, n in
                       [("asociatividad", 3), ("capital social", 12), ("clúster", 20), ("confianza", 33)])
     assert passage_kind(index, "Índice analítico de materias") == "index"
-    assert passage_kind("ISBN: 978-84-695-7208-5\n\nImpreso en España. Todos los derechos reservados.", None) == "front"
+    credits = "ISBN: 978-84-695-7208-5\n\nImpreso en España. Todos los derechos reservados."
+    assert passage_kind(credits, None) == "front"
 
 
 def test_the_bundled_corpus_is_all_body_text():
@@ -148,7 +149,8 @@ def test_an_index_of_an_older_chunker_is_chunked_again_once(tmp_path):
         assert {row.chunk_id for row in kb.store.chunks(kb.store.chunk_ids()).values()} == current
         assert kb.store.get_setting("chunking") == CHUNKING
         hits = search(kb, FakeEmbedder(), "mesoespacio institucional", k=3, mode="lexical")
-        assert hits[0].chunk.doc_id == "saravi-1998-distritos-mexico" and "(versión anterior)" not in hits[0].chunk.text
+        assert hits[0].chunk.doc_id == "saravi-1998-distritos-mexico"
+        assert "(versión anterior)" not in hits[0].chunk.text
         assert "mesoespacio" in hits[0].tags
     finally:
         kb.close()

@@ -231,7 +231,8 @@ class Store:
         for chunk, terms, vector in zip(chunks, analyzed, vectors):
             cursor = self.db.execute(
                 'INSERT INTO chunks(chunk_id, document, ordinal, text, analyzed, page_start, page_end, start, "end", '
-                "paragraph_start, paragraph_end, section, kind, vector) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "paragraph_start, paragraph_end, section, kind, vector) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (chunk.chunk_id, document, chunk.ordinal, chunk.text, terms, chunk.page_start, chunk.page_end,
                  chunk.start, chunk.end, chunk.paragraph_start, chunk.paragraph_end, chunk.section, chunk.kind,
                  np.asarray(vector, np.float32).tobytes()),

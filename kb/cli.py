@@ -72,17 +72,17 @@ def _open_kb(index_path: str | None, model_path: str | None, write: bool = False
     bundled corpus (the app does the same), then the index is opened read-only."""
     from kb.config import index_dir
     from kb.index import KnowledgeBase, open_for_reading
-    from kb.model.embedder import Embedder
+    from kb.model.embedder import LazyEmbedder
     from kb.model.resolve import resolve_model
 
     info = resolve_model(model_path)
     directory = index_dir(index_path)
     if write:
-        return KnowledgeBase(directory, info), Embedder(info)
+        return KnowledgeBase(directory, info), LazyEmbedder(info)
     from ingest.bundled import ensure_bundled_corpus
     from ingest.pipeline import upgrade_passages
 
-    embedder = Embedder(info)
+    embedder = LazyEmbedder(info)
     ensure_bundled_corpus(directory, info, embedder, notify=lambda m: click.echo(m, err=True))
     upgrade_passages(directory, info, embedder, notify=lambda m: click.echo(m, err=True))
     return open_for_reading(directory, info, notify=lambda m: click.echo(m, err=True)), embedder

@@ -108,6 +108,30 @@ def resolve_precision(requested: str | None = None) -> str:
     return value
 
 
+class LazyEmbedder:
+    """An `Embedder` built on the first encoding: a command that turns out to need no
+    vectors (a lexical search, a concept report, an index already up to date) never
+    imports torch, which alone takes about 11 s to load here."""
+
+    def __init__(self, info: ModelInfo, **options) -> None:
+        self.info = info
+        self.dimension = info.dimension
+        self._options = options
+        self._embedder: Embedder | None = None
+
+    @property
+    def loaded(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = Embedder(self.info, **self._options)
+        return self._embedder
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self.loaded.encode_queries(texts)
+
+    def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return self.loaded.encode_passages(texts)
+
+
 def load_embedder(model: str | Path | None = None, **kwargs) -> Embedder:
     """The embedder for `model` (a directory), `KB_MODEL`, or the default model."""
     return Embedder(resolve_model(model), **kwargs)

@@ -109,7 +109,7 @@ def knowledge_base() -> KnowledgeBase:
     # Asked of the cached index, so a page's rerun opens no new connection.
     if not exists(directory) or open_index(str(directory), index_stamp(directory)).store.is_empty():
         first_use(directory)
-    elif not chunking_is_current(open_index(str(directory), index_stamp(directory))):
+    elif not chunking_is_current(open_index(str(directory), index_stamp(directory)).store):
         rechunk(directory)
     return open_index(str(directory), index_stamp(directory))
 

@@ -18,10 +18,8 @@ writes eval/results/.
 from __future__ import annotations
 
 import argparse
-import math
 import re
 import tempfile
-from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -43,25 +41,13 @@ def paragraphs(store) -> list[tuple[str, str]]:
 
 
 def bm25_rankings(texts: list[str], queries: list[str], limit: int = 10) -> list[list[int]]:
-    """Okapi BM25 (k1 1.2, b 0.75) over Snowball stems: the best `limit` texts per query."""
-    from kb.text.analysis import terms
+    """The best `limit` texts per query by BM25 over Snowball stems: kb's own in-memory
+    BM25 (kb.store.lexical, FTS5's k1, b and idf) built over the texts instead of chunks."""
+    from kb.store import lexical
+    from kb.text.analysis import VERSION, analyze, terms
 
-    docs = [Counter(terms(t)) for t in texts]
-    lengths = np.array([sum(d.values()) for d in docs], float)
-    average = lengths.mean()
-    frequency = Counter(term for d in docs for term in d)
-    n = len(docs)
-    rankings = []
-    for query in queries:
-        scores = np.zeros(n)
-        for term in set(terms(query)):
-            if term not in frequency:
-                continue
-            idf = math.log(1 + (n - frequency[term] + 0.5) / (frequency[term] + 0.5))
-            tf = np.array([d.get(term, 0) for d in docs], float)
-            scores += idf * tf * 2.2 / (tf + 1.2 * (0.25 + 0.75 * lengths / average))
-        rankings.append([int(i) for i in np.argsort(-scores, kind="stable")[:limit] if scores[i] > 0])
-    return rankings
+    index = lexical.build(((i, analyze(t)) for i, t in enumerate(texts)), 0, VERSION)
+    return [[i for i, _ in index.search(terms(query), limit)] for query in queries]
 
 
 def first_relevant(ranked: list[tuple[str, str]], item: dict) -> int | None:

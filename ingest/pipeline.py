@@ -33,6 +33,7 @@ from kb.errors import KBError
 from kb.files import file_sha256
 from kb.index import KnowledgeBase
 from kb.records import Chunk, CleanPage, DocumentMeta, DocumentRow, Extracted
+from kb.store.db import Store
 from kb.text.analysis import analyze
 
 SUPPORTED = (".pdf", ".txt", ".md")
@@ -258,9 +259,9 @@ def _ingest_file(kb: KnowledgeBase, embedder, prepared: _Prepared, meta: Documen
                       pages=usable, chunks=len(pieces))
 
 
-def chunking_is_current(kb: KnowledgeBase) -> bool:
+def chunking_is_current(store: Store) -> bool:
     """Whether the stored passages are those this version's chunker and classifier make."""
-    return kb.store.get_setting("chunking") == CHUNKING or kb.store.is_empty()
+    return store.get_setting("chunking") == CHUNKING or store.is_empty()
 
 
 def upgrade_passages(directory: str | Path, model, embedder, *,
@@ -268,7 +269,7 @@ def upgrade_passages(directory: str | Path, model, embedder, *,
                      notify: Callable[[str], None] = lambda _: None) -> int:
     """`rechunk_if_changed` for a reader about to open `directory`: the index is opened
     to write only when its passages are stale (or its schema is older)."""
-    from kb.store.db import SchemaError, Store
+    from kb.store.db import SchemaError
 
     try:
         store = Store(directory, mode="read")
@@ -276,7 +277,7 @@ def upgrade_passages(directory: str | Path, model, embedder, *,
         store = None
     if store is not None:
         try:
-            if store.get_setting("chunking") == CHUNKING or store.is_empty():
+            if chunking_is_current(store):
                 return 0
         finally:
             store.close()

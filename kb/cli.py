@@ -105,7 +105,7 @@ def ingest_command(paths: tuple[str, ...], prune: bool, index_path: str | None, 
         kb, embedder = _open_kb(index_path, model_path, True)
     except KBError as error:
         raise _fail(error) from error
-    if not chunking_is_current(kb):
+    if not chunking_is_current(kb.store):
         _rechunk(kb, embedder)
     files, ignored = discover(paths)
     if not files:

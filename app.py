@@ -9,6 +9,7 @@ A thin layer over the kb library: every action here is also a function there
 from __future__ import annotations
 
 import html
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -43,11 +44,12 @@ def index_stamp(directory: Path) -> tuple:
     return tuple((f.stat().st_mtime_ns, f.stat().st_size) if f.exists() else None for f in files)
 
 
-@st.cache_resource(show_spinner="Cargando el modelo de embeddings…")
+@st.cache_resource(show_spinner=False)
 def load_embedder():
-    from kb.model.embedder import load_embedder as load
+    """The model, loaded on its first encoding: a page that does not search never loads it."""
+    from kb.model.embedder import LazyEmbedder
 
-    return load()
+    return LazyEmbedder(model_info())
 
 
 @st.cache_resource(show_spinner=False)
@@ -65,22 +67,47 @@ def open_index(directory: str, stamp: tuple) -> KnowledgeBase:
     return open_for_reading(Path(directory), model_info())
 
 
+def remaining(started: float, fraction: float) -> str:
+    """«quedan unos 40 s», from the time so far and the share done; empty until it can tell."""
+    if fraction < 0.02:
+        return ""
+    left = (time.monotonic() - started) * (1 - fraction) / fraction
+    return f" · quedan unos {left:.0f} s" if left < 90 else f" · quedan unos {left / 60:.0f} min"
+
+
+def ingest_progress(bar, what: str, started: float):
+    """A progress callback that writes file k of n, its passages, the total and the time left on `bar`."""
+    def progress(p) -> None:
+        k = min(p.files_done + 1, p.files_total)
+        name = f" ({p.current.name})" if p.current else ""
+        part = f" · pasajes {p.current_chunks} de {p.current_total}" if p.current_total else ""
+        bar.progress(p.fraction, text=f"{what}: archivo {k} de {p.files_total}{name}{part} · "
+                                      f"{p.chunks} fragmentos en total{remaining(started, p.fraction)}")
+
+    return progress
+
+
+def prepare_model(purposes: tuple[str, ...]) -> None:
+    """Build what the model needs on this machine (once) and load it, as a stage of a display."""
+    st.write("Preparando el modelo de embeddings (la primera vez se convierte y se exporta: "
+             "alrededor de medio minuto)…")
+    embedder = load_embedder()
+    for purpose in purposes:
+        embedder.engine(purpose)
+
+
 def first_use(directory: Path) -> None:
     """An empty index gets the bundled corpus, through the same call as the CLI's,
     with one display of its stages."""
     from ingest.bundled import ensure_bundled_corpus
 
     with st.status("Preparando kb por primera vez…", expanded=True) as status:
-        st.write("Preparando el modelo de embeddings…")
-        embedder = load_embedder()
+        # Searching needs the query engine at once; indexing, the passage one.
+        prepare_model(("passage", "query"))
+        st.write("Indexando el corpus incluido…")
         bar = st.progress(0.0, text="Indexando el corpus incluido…")
-
-        def progress(p) -> None:
-            bar.progress(p.files_done / max(p.files_total, 1),
-                         text=f"Indexando el corpus incluido: archivo {min(p.files_done + 1, p.files_total)} de "
-                              f"{p.files_total} · {p.chunks} fragmentos")
-
-        ensure_bundled_corpus(directory, embedder.info, embedder, progress=progress)
+        progress = ingest_progress(bar, "Indexando el corpus incluido", time.monotonic())
+        ensure_bundled_corpus(directory, model_info(), load_embedder(), progress=progress)
         status.update(label="Índice listo.", state="complete", expanded=False)
 
 
@@ -89,15 +116,10 @@ def rechunk(directory: Path) -> None:
     from ingest.pipeline import upgrade_passages
 
     with st.status("Actualizando el índice…", expanded=True) as status:
-        embedder = load_embedder()
+        prepare_model(("passage",))
         bar = st.progress(0.0)
-
-        def progress(p) -> None:
-            bar.progress(p.files_done / max(p.files_total, 1),
-                         text=f"Documento {min(p.files_done + 1, p.files_total)} de {p.files_total} · "
-                              f"{p.chunks} pasajes")
-
-        upgrade_passages(directory, embedder.info, embedder, progress=progress, notify=st.write)
+        progress = ingest_progress(bar, "Actualizando los pasajes", time.monotonic())
+        upgrade_passages(directory, model_info(), load_embedder(), progress=progress, notify=st.write)
         status.update(label="Índice actualizado.", state="complete", expanded=False)
 
 
@@ -372,7 +394,7 @@ def page_library() -> None:
 
 
 def upload_form() -> None:
-    from ingest.pipeline import ingest
+    from ingest.pipeline import STATUS_LABELS, ingest
     from kb.library import MAX_UPLOAD_BYTES, save_upload
 
     st.subheader("Añadir documentos")
@@ -394,20 +416,15 @@ def upload_form() -> None:
     st.session_state["informe_ingesta"] = []
     if not paths:
         st.rerun()
-    bar = st.progress(0.0, text="Indexando…")
-
-    def progress(p) -> None:
-        bar.progress(p.files_done / len(paths), text=f"{p.files_done}/{len(paths)} archivos · {p.pages} páginas · "
-                                                     f"{p.chunks} fragmentos")
-
+    started = time.monotonic()
+    bar = st.progress(0.0, text="Indexando: preparando el modelo de embeddings…")
+    load_embedder().engine("passage")
     with writer() as kb:
-        summary = ingest(kb, load_embedder(), paths, progress=progress)
+        summary = ingest(kb, load_embedder(), paths, progress=ingest_progress(bar, "Indexando", started))
     bar.progress(1.0, text="Listo.")
-    labels = {"indexed": "indexado", "replaced": "reemplazado", "unchanged": "sin cambios",
-              "duplicate": "duplicado", "failed": "fallido"}
     # Shown after a rerun, so the table above and the lists include the new documents.
     st.session_state["informe_ingesta"] = [
-        {"archivo": r.path.name, "resultado": labels.get(r.status, r.status), "detalle": r.reason or ""}
+        {"archivo": r.path.name, "resultado": STATUS_LABELS[r.status], "detalle": r.reason or ""}
         for r in summary.results]
     st.rerun()
 

@@ -26,7 +26,6 @@ from ingest import kinds
 from ingest.chunk import VERSION as CHUNKER_VERSION
 from ingest.chunk import chunk_pages
 from ingest.clean import clean_pages, unusable_report
-from ingest.extract import extract
 from kb.cite.catalog import CATALOG_FILE, load_catalog, slugify
 from kb.concepts.taxonomy import TAXONOMY_FILE
 from kb.errors import KBError
@@ -44,10 +43,15 @@ RECHUNKING = ("El índice se hizo con una versión anterior de kb: se vuelven a 
               "vectorizar sus {n} documentos (una sola vez)…")
 
 
+# A file's status as the CLI and the app show it.
+STATUS_LABELS = {"indexed": "indexado", "replaced": "reemplazado", "unchanged": "sin cambios",
+                 "duplicate": "duplicado", "failed": "fallido"}
+
+
 @dataclass
 class FileResult:
     path: Path
-    status: str  # "indexed", "replaced", "unchanged", "duplicate" or "failed"
+    status: str  # a key of STATUS_LABELS
     doc_id: str | None = None
     reason: str | None = None  # one Spanish line: why it failed, or which pages were unusable
     pages: int = 0
@@ -56,11 +60,23 @@ class FileResult:
 
 @dataclass
 class Progress:
+    """Where an ingest stands: reported before each file, after each batch of its
+    passages is embedded, and at the end."""
+
     files_done: int
     files_total: int
     pages: int
-    chunks: int
+    chunks: int  # passages stored or embedded so far, the current file's included
     current: Path | None
+    current_chunks: int = 0  # passages of the current file embedded so far
+    current_total: int = 0  # passages of the current file (0 until it is chunked)
+    finished: FileResult | None = None  # the file that ended just before this report
+
+    @property
+    def fraction(self) -> float:
+        """Share of the work done: whole files plus the embedded share of the current one."""
+        part = self.current_chunks / self.current_total if self.current_total else 0.0
+        return min(1.0, (self.files_done + part) / max(self.files_total, 1))
 
 
 @dataclass
@@ -120,14 +136,19 @@ def ingest(kb: KnowledgeBase, embedder, paths: Iterable[str | Path], *, prune: b
     # Files whose content is stored already are only hashed ahead, not extracted:
     # re-ingesting an unchanged library must stay instant.
     stored = {document.sha256 for document in kb.store.documents()}
+    finished: FileResult | None = None
     try:
         with _prepared_ahead(files, stored) as prepared:
             for done, path in enumerate(files):
-                progress(Progress(done, len(files), pages, chunks, path))
+                progress(Progress(done, len(files), pages, chunks, path, finished=finished))
                 ready = next(prepared)
+
+                def embedded(n: int, total: int, done: int = done, path: Path = path) -> None:
+                    progress(Progress(done, len(files), pages, chunks + n, path, n, total))
+
                 try:
                     catalog = catalogs.setdefault(path.parent, load_catalog(path.parent / CATALOG_FILE))
-                    result = _ingest_file(kb, embedder, ready, catalog.get(path.name))
+                    result = _ingest_file(kb, embedder, ready, catalog.get(path.name), embedded)
                 except KBError as error:
                     result = FileResult(path, "failed", reason=str(error))
                 except OSError as error:
@@ -135,9 +156,10 @@ def ingest(kb: KnowledgeBase, embedder, paths: Iterable[str | Path], *, prune: b
                 summary.results.append(result)
                 pages += result.pages
                 chunks += result.chunks
+                finished = result
         if prune:
             summary.pruned = _prune(kb)
-        progress(Progress(len(files), len(files), pages, chunks, None))
+        progress(Progress(len(files), len(files), pages, chunks, None, finished=finished))
     finally:
         # Whatever was committed is also made searchable by vector; if this
         # save never happens, the next open rebuilds the vectors from SQLite.
@@ -196,13 +218,18 @@ def passages(doc_id: str, pages: list[CleanPage]) -> list[Chunk]:
 
 
 def _read_and_chunk(prepared: _Prepared, doc_id: str) -> None:
+    # Imported here: PyMuPDF takes 0.75 s to import, and readers that only check
+    # whether the index is current (every `kb search`) never extract anything.
+    from ingest.extract import extract
+
     prepared.extracted = extract(prepared.path)
     prepared.cleaned = clean_pages(prepared.extracted.pages)
     prepared.pieces = passages(doc_id, prepared.cleaned)
     prepared.chunked_as = doc_id
 
 
-def _ingest_file(kb: KnowledgeBase, embedder, prepared: _Prepared, meta: DocumentMeta | None) -> FileResult:
+def _ingest_file(kb: KnowledgeBase, embedder, prepared: _Prepared, meta: DocumentMeta | None,
+                 embedded: Callable[[int, int], None]) -> FileResult:
     if prepared.error is not None:
         raise prepared.error
     path, sha, store = prepared.path, prepared.sha, kb.store
@@ -235,7 +262,7 @@ def _ingest_file(kb: KnowledgeBase, embedder, prepared: _Prepared, meta: Documen
     if not pieces:
         # Nothing citable (an image-only PDF, a blank page): report it, store nothing.
         return FileResult(path, "failed", reason=f"{path}: {report or 'no contiene texto'}")
-    vectors = _embed(kb, embedder, pieces, previous.doc_id if previous else None)
+    vectors = _embed(kb, embedder, pieces, previous.doc_id if previous else None, embedded)
     meta = meta or _metadata_from_pdf(extracted.metadata, extracted.title_guess)
     # Built on first use (it compiles the taxonomy): here, not inside the transaction, which holds the write lock.
     _ = kb.tagger
@@ -310,7 +337,11 @@ def rechunk_if_changed(kb: KnowledgeBase, embedder, *, progress: Callable[[Progr
             progress(Progress(done, len(documents), pages, chunks, Path(document.path)))
             cleaned = store.pages(document.doc_id)
             pieces = passages(document.doc_id, cleaned)
-            vectors = _embed(kb, embedder, pieces, document.doc_id)
+
+            def embedded(n: int, total: int, done: int = done, path: Path = Path(document.path)) -> None:
+                progress(Progress(done, len(documents), pages, chunks + n, path, n, total))
+
+            vectors = _embed(kb, embedder, pieces, document.doc_id, embedded)
             old_ids = store.chunk_ids_of(document.doc_id)
             with store.atomic():
                 store.delete_chunks(document.doc_id)
@@ -332,14 +363,26 @@ def rechunk_if_changed(kb: KnowledgeBase, embedder, *, progress: Callable[[Progr
     return len(documents)
 
 
-def _embed(kb: KnowledgeBase, embedder, pieces: list, previous: str | None) -> np.ndarray:
+# Passages embedded per call: small enough that progress moves every few seconds,
+# large enough that sorting by length still keeps padding low.
+EMBED_BATCH = 64
+
+
+def _embed(kb: KnowledgeBase, embedder, pieces: list, previous: str | None,
+           embedded: Callable[[int, int], None] = lambda n, total: None) -> np.ndarray:
     """Vectors for `pieces`, re-using those of unchanged chunks of the previous version
-    (same chunk id = same text), so an edited document is not embedded whole again."""
+    (same chunk id = same text), so an edited document is not embedded whole again;
+    `embedded(n, total)` follows the work."""
     known = kb.store.vectors_of(previous, kb.model.dimension) if previous else {}
     todo = [i for i, c in enumerate(pieces) if c.chunk_id not in known]
     vectors = np.zeros((len(pieces), kb.model.dimension), np.float32)
-    if todo:
-        vectors[todo] = embedder.encode_passages([pieces[i].text for i in todo])
+    done = len(pieces) - len(todo)
+    embedded(done, len(pieces))
+    for start in range(0, len(todo), EMBED_BATCH):
+        batch = todo[start:start + EMBED_BATCH]
+        vectors[batch] = embedder.encode_passages([pieces[i].text for i in batch])
+        done += len(batch)
+        embedded(done, len(pieces))
     for i, chunk in enumerate(pieces):
         if chunk.chunk_id in known:
             vectors[i] = known[chunk.chunk_id]

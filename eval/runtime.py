@@ -9,6 +9,10 @@ precision `KB_PRECISION` picks) and once with ONNX Runtime, then checks:
 - the dev questions' top-10 lists (hybrid and dense), identical in order: an
   index and queries both on ONNX, and an index embedded by torch (every index
   made before this runtime existed) queried through ONNX, against torch for both.
+  Passages whose scores differ by less than TIE (the same text in two PDFs scores
+  the same to 1e-7) have no order to keep: lists that differ only by swapping
+  them count as identical up to ties, and torch against itself (each query
+  encoded alone instead of in one batch) shows how often that happens anyway.
 
     python eval/runtime.py [--set eval/dev.jsonl] [--workdir DIR] [--passages 200]
 
@@ -28,6 +32,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 DISTRACTORS = HERE.parent.parent / "shared" / "real-pdfs"
 COSINE_GATE = 0.999
+TIE = 1e-5
 
 
 def build(directory: Path, embedder, sources: list[Path]):
@@ -76,23 +81,35 @@ def main() -> None:
     q = {name: embedder.encode_queries(queries) for name, embedder in runtimes.items()}
     query_cos = np.sum(q["torch"] * q["onnx"], axis=1)
 
-    def top10(index: str, runtime: str, mode: str) -> list[list[str]]:
-        kb = indexes[index]
-        return [[h.chunk.chunk_id for h in search(kb, runtimes[runtime], query, k=10, mode=mode, query_vector=v)]
+    # Control: torch's own vectors for each query encoded alone (batches change the last bits).
+    q["torch, una a una"] = np.vstack([runtimes["torch"].encode_queries([query]) for query in queries])
+
+    def top10(index: str, runtime: str, mode: str) -> list[list[tuple[str, float]]]:
+        kb, encoder = indexes[index], runtimes[runtime.split(",")[0]]
+        return [[(h.chunk.chunk_id, h.score) for h in search(kb, encoder, query, k=10, mode=mode, query_vector=v)]
                 for query, v in zip(queries, q[runtime])]
+
+    def up_to_ties(reference: list[tuple[str, float]], found: list[tuple[str, float]]) -> bool:
+        scores = dict(reference)
+        return [c for c, _ in found] == [c for c, _ in reference] or (
+            set(scores) == {c for c, _ in found}
+            and all(abs(scores[a] - scores[b]) < TIE for (a, _), (b, _) in zip(reference, found)))
 
     lists = {}
     for mode in ("hybrid", "dense"):
         reference = top10("torch", "torch", mode)
-        for index, runtime in (("onnx", "onnx"), ("torch", "onnx")):
+        for index, runtime in (("onnx", "onnx"), ("torch", "onnx"), ("torch", "torch, una a una")):
             found = top10(index, runtime, mode)
-            same = sum(a == b for a, b in zip(reference, found))
             lists[f"{mode}: índice {index}, consultas {runtime}"] = {
-                "identical": same, "queries": len(queries),
-                "differ": [item["id"] for item, a, b in zip(items, reference, found) if a != b],
+                "identical": sum([c for c, _ in a] == [c for c, _ in b] for a, b in zip(reference, found)),
+                "identical_up_to_ties": sum(up_to_ties(a, b) for a, b in zip(reference, found)),
+                "queries": len(queries),
+                "differ": [item["id"] for item, a, b in zip(items, reference, found)
+                           if [c for c, _ in a] != [c for c, _ in b]],
             }
 
-    passed = bool(passage_cos.min() >= COSINE_GATE and all(v["identical"] == v["queries"] for v in lists.values()))
+    passed = bool(passage_cos.min() >= COSINE_GATE
+                  and all(v["identical_up_to_ties"] == v["queries"] for v in lists.values()))
     report = {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "model_fingerprint": info.fingerprint,
@@ -108,7 +125,8 @@ def main() -> None:
           f"media {report['passage_cosine']['mean']} (umbral {COSINE_GATE})")
     print(f"coseno en {len(queries)} consultas: mín {report['query_cosine']['min']}")
     for name, v in lists.items():
-        print(f"top-10 idénticos ({name}): {v['identical']}/{v['queries']}")
+        print(f"top-10 idénticos ({name}): {v['identical']}/{v['queries']}, salvo empates "
+              f"(< {TIE}): {v['identical_up_to_ties']}/{v['queries']}")
     print("PUERTA SUPERADA" if passed else "PUERTA NO SUPERADA")
     for kb in indexes.values():
         kb.close()

@@ -272,3 +272,18 @@ def test_compare_page_builds_the_district_vs_cluster_table_and_saves_a_preset(ap
     app.text_input(key="nueva-tabla").input("Mi comparación").run()
     app.button(key="guardar-tabla").click().run()
     assert "mi-comparacion" in load_presets(home)
+
+
+def test_first_use_shows_its_stages_in_one_display_and_then_the_search_box(tiny_model, tmp_path, monkeypatch):
+    monkeypatch.setenv("KB_HOME", str(tmp_path / "datos"))
+    monkeypatch.setenv("KB_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("KB_MODEL", str(tiny_model))
+    at = AppTest.from_file(APP, default_timeout=300)
+    at.run()
+    assert not at.exception, at.exception
+    said = [m.value for m in at.markdown]
+    stages = [said.index(m) for m in said if m.startswith(("Preparando el modelo", "Indexando el corpus"))]
+    assert len(stages) == 2 and stages == sorted(stages)
+    [bar] = at.get("progress")
+    assert bar.proto.value == 100 and "archivo 5 de 5" in bar.proto.text and "fragmentos en total" in bar.proto.text
+    assert at.text_input(key="q")  # ready: the search box is there

@@ -33,5 +33,6 @@ def test_default_model_and_verify(real_model, monkeypatch):
     assert result.exit_code == 0, result.output + result.stderr
     assert "Modelo: multilingual-e5-small" in result.output
     assert "Dimensión: 384" in result.output
-    for check in ("tokens", "coseno", "ranking"):
-        assert re.search(rf"^\[OK   \] {check}: ", result.output, re.M), result.output
+    assert "Motor: consultas con ONNX Runtime" in result.output
+    for check in ("tokens", "coseno", "ranking"):  # on ONNX Runtime, the engine that answers queries
+        assert re.search(rf"^\[OK   \] ONNX Runtime · {check}: ", result.output, re.M), result.output

@@ -282,12 +282,12 @@ def test_overlapped_ingest_stores_what_each_file_gives_on_its_own(kb, corpus, tm
 
 
 def test_unchanged_files_are_not_extracted_again(kb, corpus, monkeypatch):
-    import ingest.pipeline as pipeline
+    import ingest.extract as extract_module
 
     ingest(kb, FakeEmbedder(), [corpus])
     extracted = []
-    real_extract = pipeline.extract
-    monkeypatch.setattr(pipeline, "extract", lambda path: extracted.append(path) or real_extract(path))
+    real_extract = extract_module.extract
+    monkeypatch.setattr(extract_module, "extract", lambda path: extracted.append(path) or real_extract(path))
     saravi = corpus / "saravi-1998-distritos-mexico.txt"
     saravi.write_text(saravi.read_text(encoding="utf-8") + "\n\nUn párrafo nuevo.", encoding="utf-8")
     summary = ingest(kb, FakeEmbedder(), [corpus])
@@ -333,3 +333,37 @@ def test_an_error_stops_the_reader_thread_too(kb, corpus, monkeypatch):
         ingest(kb, FakeEmbedder(), [corpus], progress=progress.append)
     assert {p.files_done for p in progress} == {0}  # stopped at the first file
     assert not [t for t in threading.enumerate() if t.name == "kb-ingest-prepare"]
+
+
+def test_progress_moves_with_each_batch_of_passages_and_names_each_finished_file(kb, corpus, monkeypatch):
+    import ingest.pipeline as pipeline
+
+    monkeypatch.setattr(pipeline, "EMBED_BATCH", 8)
+    reports = []
+    summary = ingest(kb, FakeEmbedder(), [corpus], progress=reports.append)
+    # Within a file, passages are reported as they are embedded, 8 at a time.
+    first = [p for p in reports if p.files_done == 0 and p.current_total]
+    assert [p.current_chunks for p in first][:3] == [0, 8, 16] and first[-1].current_chunks == first[-1].current_total
+    assert all(a.fraction <= b.fraction for a, b in zip(reports, reports[1:]))
+    assert reports[-1].fraction == 1.0 and reports[-1].chunks == kb.store.chunk_count()
+    # Each file's result comes with the next report, the last one with the final report.
+    finished = [p.finished for p in reports if p.finished is not None]
+    assert finished == summary.results
+
+
+def test_kb_ingest_without_a_terminal_prints_a_line_per_file(tmp_path, corpus, monkeypatch):
+    from click.testing import CliRunner
+
+    import kb.cli as cli_module
+    from kb.cli import cli
+
+    monkeypatch.setattr(cli_module, "_open_kb",
+                        lambda *_, **__: (KnowledgeBase(tmp_path / "idx", FAKE_MODEL), FakeEmbedder()))
+    (corpus / "roto.pdf").write_bytes(b"%PDF-1.4 roto")
+    result = CliRunner().invoke(cli, ["ingest", str(corpus)])  # CliRunner's output is no terminal
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if line.startswith("[")]
+    assert len(lines) == 6 and lines[0].startswith("[1/6] ")
+    assert "[6/6] saravi-1998-distritos-mexico.txt: indexado · " in result.output
+    assert any(line.endswith("roto.pdf: fallido") for line in lines)
+    assert result.output.index("[1/6]") < result.output.index("Indexados: 5")

@@ -102,8 +102,8 @@ def first_use(directory: Path) -> None:
     from ingest.bundled import ensure_bundled_corpus
 
     with st.status("Preparando kb por primera vez…", expanded=True) as status:
-        # Searching needs the query engine at once; indexing, the passage one.
-        prepare_model(("passage", "query"))
+        # The corpus ships its passages' vectors: only searching needs the model now.
+        prepare_model(("query",))
         st.write("Indexando el corpus incluido…")
         bar = st.progress(0.0, text="Indexando el corpus incluido…")
         progress = ingest_progress(bar, "Indexando el corpus incluido", time.monotonic())

@@ -90,12 +90,12 @@ def _open_kb(index_path: str | None, model_path: str | None, write: bool = False
 
     info = resolve_model(model_path)
     directory = index_dir(index_path)
+    embedder = LazyEmbedder(info, notify=lambda m: click.echo(m, err=True))
     if write:
-        return KnowledgeBase(directory, info), LazyEmbedder(info)
+        return KnowledgeBase(directory, info), embedder
     from ingest.bundled import ensure_bundled_corpus
     from ingest.pipeline import upgrade_passages
 
-    embedder = LazyEmbedder(info)
     ensure_bundled_corpus(directory, info, embedder, notify=lambda m: click.echo(m, err=True))
     upgrade_passages(directory, info, embedder, notify=lambda m: click.echo(m, err=True))
     return open_for_reading(directory, info, notify=lambda m: click.echo(m, err=True)), embedder
@@ -487,7 +487,10 @@ def doctor_command(repair: bool, as_json: bool, index_path: str | None, model_pa
         if repair:
             from kb.model.embedder import LazyEmbedder
 
-            result = doctor.repair(directory, info, lambda: LazyEmbedder(info))
+            def embedder():
+                return LazyEmbedder(info, notify=lambda m: click.echo(m, err=True))
+
+            result = doctor.repair(directory, info, embedder)
         else:
             checks = doctor.diagnose(directory, info)
             result = doctor.Repair(checks, [], checks)

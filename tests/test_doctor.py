@@ -65,7 +65,7 @@ def fake_model(monkeypatch):
     import kb.model.resolve
 
     monkeypatch.setattr(kb.model.resolve, "resolve_model", lambda *_: FAKE_MODEL)
-    monkeypatch.setattr(kb.model.embedder, "LazyEmbedder", lambda info: FakeEmbedder())
+    monkeypatch.setattr(kb.model.embedder, "LazyEmbedder", lambda info, **_: FakeEmbedder())
 
 
 def test_a_healthy_index_passes_every_check(index, fake_model):

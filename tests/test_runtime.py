@@ -99,12 +99,19 @@ def test_a_model_the_export_cannot_reproduce_runs_on_torch(tiny_model, tmp_path,
         LazyEmbedder(info, runtime="onnx").encode_queries(["distrito"])
 
 
-def test_lazy_embedder_shares_one_engine_when_both_purposes_use_it(tiny, monkeypatch, tmp_path):
+def test_lazy_embedder_says_when_it_exports_and_shares_one_engine(tiny, monkeypatch, tmp_path):
+    from kb.model.embedder import EXPORTING
+
     info, _ = tiny
     monkeypatch.setenv("KB_CACHE_DIR", str(tmp_path))
-    embedder = LazyEmbedder(info, runtime="onnx")
+    said = []
+    embedder = LazyEmbedder(info, runtime="onnx", notify=said.append)
+    assert said == []  # nothing is loaded before the first encoding
     embedder.encode_queries(["distrito"])
+    assert said == [EXPORTING]
     assert embedder.engine("passage") is embedder.engine("query")
+    LazyEmbedder(info, runtime="onnx", notify=said.append).encode_queries(["distrito"])
+    assert said == [EXPORTING]  # exported once
 
 
 @pytest.fixture(scope="module")

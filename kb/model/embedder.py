@@ -10,7 +10,7 @@ loads it on the first encoding.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -128,13 +128,15 @@ def resolve_precision(requested: str | None = None) -> str:
 
 
 RUNTIMES = ("auto", "onnx", "torch")
+EXPORTING = "Preparando el modelo para ONNX Runtime (una sola vez, alrededor de medio minuto)…"
 
 
 def resolve_runtime(info: ModelInfo, purpose: str, requested: str | None = None) -> str:
     """"onnx" or "torch" for encoding `purpose` ("query" or "passage") with `info`:
     `requested`, else `KB_RUNTIME`, else "auto". "auto" runs on ONNX Runtime,
-    except passages on a CPU with fast bfloat16 (bulk ingest is fastest there on
-    torch: 24 against 14 passages/s in fp32) and models it cannot export."""
+    except passages on a CPU with fast bfloat16 (bulk ingest was fastest there on
+    torch, 24 passages/s against 14 in fp32, on an AVX512 machine) and models it
+    cannot export."""
     from kb.model.onnx_export import unsupported_reason
 
     value = (runtime_setting(requested) or "auto").lower()
@@ -156,13 +158,15 @@ class LazyEmbedder:
     never waits for torch."""
 
     def __init__(self, info: ModelInfo, *, runtime: str | None = None, precision: str | None = None,
-                 batch_size: int = 16) -> None:
+                 batch_size: int = 16, notify: Callable[[str], None] = lambda _: None) -> None:
         self.info = info
+        self.notify = notify
         self.dimension = info.dimension
         self._runtime = runtime
         self._precision = precision
         self._batch_size = batch_size
         self._engines: dict[str, Encoder] = {}
+        self._lock = threading.Lock()  # the app shares one embedder between its sessions
 
     def runtime(self, purpose: str) -> str:
         """The runtime that encodes `purpose`, without loading it."""
@@ -172,17 +176,22 @@ class LazyEmbedder:
         """The loaded engine for `purpose`; the first call builds the ONNX copy if
         needed (once per model, 10–30 s) and loads the model."""
         runtime = self.runtime(purpose)
-        if runtime not in self._engines:
-            if runtime == "onnx":
-                from kb.model.onnx_export import ensure_onnx
-                from kb.model.runtime import OnnxEmbedder
+        with self._lock:
+            return self._engines.get(runtime) or self._load(runtime)
 
-                self._engines[runtime] = OnnxEmbedder(self.info, ensure_onnx(self.info),
-                                                      batch_size=self._batch_size)
-            else:
-                self._engines[runtime] = Embedder(self.info, batch_size=self._batch_size,
-                                                  precision=self._precision)
-        return self._engines[runtime]
+    def _load(self, runtime: str) -> Encoder:
+        engine: Encoder
+        if runtime == "onnx":
+            from kb.model.onnx_export import ensure_onnx, is_built
+            from kb.model.runtime import OnnxEmbedder
+
+            if not is_built(self.info):
+                self.notify(EXPORTING)
+            engine = OnnxEmbedder(self.info, ensure_onnx(self.info), batch_size=self._batch_size)
+        else:
+            engine = Embedder(self.info, batch_size=self._batch_size, precision=self._precision)
+        self._engines[runtime] = engine
+        return engine
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         return self.engine("query").encode_queries(texts)

@@ -47,8 +47,11 @@ RUN_KB = "import sys; sys.argv[0] = 'kb'; from kb.cli import main; main()"
 
 
 def code_env(code: Path, **extra: str) -> dict[str, str]:
-    """The environment that runs kb from the checkout `code` (ahead of the installed one)."""
-    return dict(os.environ, PYTHONPATH=str(code), **extra)
+    """The environment that runs kb from the checkout `code` (ahead of the installed one),
+    with bytecode cached as on a user's machine (the warm-up run writes it)."""
+    env = dict(os.environ, PYTHONPATH=str(code), **extra)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
 
 
 def commit(code: Path) -> str:

@@ -47,7 +47,7 @@ def main() -> None:
         "documents": len(kb.store.documents()),
         "chunks": kb.store.chunk_count(),
         "queries": len(queries) * args.rounds,
-        "precision": embedder.precision,
+        "runtime": embedder.runtime("query"),
     }
     for mode in MODES:
         times = []

@@ -11,7 +11,7 @@ model kb embeds with: the simple things kb must not lose to, on any style.
 
     python eval/retrieval.py [--set eval/dev.jsonl] [--no-distractors] [--index DIR] [--no-baselines]
 
-Prints hit@1 per style and hit@1, recall@5 and MRR@10 overall per system, and
+Prints hit@1 per style and per voice, and hit@1, recall@5 and MRR@10 overall per system, and
 writes eval/results/.
 """
 
@@ -28,6 +28,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 DISTRACTORS = HERE.parent.parent / "shared" / "real-pdfs"
 STYLES = ("shared-words", "paraphrase", "english", "misspelled", "keyword")
+VOICES = ("concepto", "comparación", "dato")
 
 
 def paragraphs(store) -> list[tuple[str, str]]:
@@ -109,23 +110,29 @@ def main() -> None:
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "documents": len(kb.store.documents()),
         "chunks": chunks,
+        "model": embedder.info.name,
+        "model_fingerprint": embedder.info.fingerprint,
         "distractors": len(sources) > 1,
         "styles": {s: sum(item.get("style") == s for item in items) for s in styles},
         "modes": {},
         "misses": {},
     }
-    header = "".join(f"{s[:12]:>13}" for s in styles)
-    print(f"{'hit@1 por estilo':<24}{header}")
+    voices = [v for v in VOICES if any(item.get("voice") == v for item in items)]
+    report["voices"] = {v: sum(item.get("voice") == v for item in items) for v in voices}
     for name, found in ranks.items():
         report["modes"][name] = metrics(found)
         report["misses"][name] = [item["id"] for item, r in zip(items, found) if r != 1]
-        row = ""
-        for style in styles:
-            m = metrics([r for item, r in zip(items, found) if item.get("style") == style])
-            report["modes"][f"{name}/{style}"] = m
-            row += f"{m['hit_at_1']:>13.3f}"
-        print(f"{name:<24}{row}")
-    print()
+    for field, groups in (("style", styles), ("voice", voices)):
+        header = "".join(f"{g[:12]:>13}" for g in groups)
+        print(f"{'hit@1 por ' + ('estilo' if field == 'style' else 'voz'):<24}{header}")
+        for name, found in ranks.items():
+            row = ""
+            for group in groups:
+                m = metrics([r for item, r in zip(items, found) if item.get(field) == group])
+                report["modes"][f"{name}/{group}"] = m
+                row += f"{m['hit_at_1']:>13.3f}"
+            print(f"{name:<24}{row}")
+        print()
     for name in ranks:
         print(f"{name:<24} {format_metrics(report['modes'][name])}")
     counts = ", ".join(f"{s} {n}" for s, n in report["styles"].items())

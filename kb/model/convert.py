@@ -170,7 +170,7 @@ def _write_json(path: Path, obj: dict | list) -> None:
     path.write_text(json.dumps(obj, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-def _write_model_files(packed: Packed, dest: Path) -> None:
+def _write_model_files(packed: Packed, dest: Path, adapter_dir: Path | None = None) -> None:
     from safetensors.numpy import save_file
 
     config = {
@@ -192,7 +192,12 @@ def _write_model_files(packed: Packed, dest: Path) -> None:
         "tokenizer_class": "XLMRobertaTokenizer",
     }
     _write_json(dest / "config.json", config)
-    save_file(state_dict(packed), str(dest / "model.safetensors"), metadata={"format": "pt"})
+    weights = state_dict(packed)
+    if adapter_dir is not None:
+        from kb.model.adapter import merge
+
+        weights = merge(weights, adapter_dir)
+    save_file(weights, str(dest / "model.safetensors"), metadata={"format": "pt"})
     _write_tokenizer(packed, dest)
     # sentence-transformers layout: transformer -> mean pooling -> L2 normalise
     _write_json(dest / "sentence_bert_config.json", {"max_seq_length": packed.max_positions, "do_lower_case": False})
@@ -225,18 +230,23 @@ def files_fingerprint(directory: Path) -> str:
     return "sha256:" + digest.hexdigest()
 
 
-def build_model_dir(packed: Packed, dest: Path, *, source: str) -> Path:
-    """Write the model into `dest` atomically (`kb.files.atomic_directory`): the
-    manifest, written last, marks a complete model."""
+def build_model_dir(packed: Packed, dest: Path, *, source: str, adapter_dir: Path | None = None) -> Path:
+    """Write the model into `dest` atomically (`kb.files.atomic_directory`), with the
+    adapter in `adapter_dir` merged into its weights: the manifest, written last,
+    marks a complete model."""
     with atomic_directory(dest, MANIFEST) as tmp:
-        _write_model_files(packed, tmp)
+        _write_model_files(packed, tmp, adapter_dir)
         manifest = {
-            "name": "multilingual-e5-small",
+            "name": "multilingual-e5-small" + (" + adaptador kb" if adapter_dir is not None else ""),
             "source": source,
             "source_sha256": file_sha256(packed.path),
             "converter_version": CONVERTER_VERSION,
             "dimension": packed.hidden,
             "fingerprint": files_fingerprint(tmp),
         }
+        if adapter_dir is not None:
+            from kb.model.adapter import fingerprint
+
+            manifest["adapter_sha256"] = fingerprint(adapter_dir)
         _write_json(tmp / MANIFEST, manifest)
     return Path(dest)

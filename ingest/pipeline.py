@@ -31,6 +31,7 @@ from kb.concepts.taxonomy import TAXONOMY_FILE
 from kb.errors import KBError
 from kb.files import file_sha256
 from kb.index import KnowledgeBase
+from kb.model.resolve import ModelInfo
 from kb.records import Chunk, CleanPage, DocumentMeta, DocumentRow, Extracted
 from kb.store.db import Store
 from kb.text.analysis import analyze
@@ -41,6 +42,8 @@ SUPPORTED = (".pdf", ".txt", ".md")
 CHUNKING = f"{CHUNKER_VERSION}.{kinds.VERSION}"
 RECHUNKING = ("El índice se hizo con una versión anterior de kb: se vuelven a dividir en pasajes y a "
               "vectorizar sus {n} documentos (una sola vez)…")
+REEMBEDDING = ("El índice se hizo con otra versión del modelo ({old}); se vuelven a calcular con {new} "
+               "los vectores de sus {n} documentos (una sola vez)…")
 
 
 # A file's status as the CLI and the app show it.
@@ -291,11 +294,79 @@ def chunking_is_current(store: Store) -> bool:
     return store.get_setting("chunking") == CHUNKING or store.is_empty()
 
 
+def model_upgrade_pending(store: Store, model: ModelInfo) -> bool:
+    """Whether the index's vectors come from another version of the model in use (the
+    base model before kb's adapter, or an older adapter): those are computed again,
+    once. Vectors of an unrelated model are refused as before (`check_same_model`)."""
+    fingerprint = store.get_setting("model_fingerprint")
+    if fingerprint is None or fingerprint == model.fingerprint or store.is_empty():
+        return False
+    family = (store.get_setting("model_name") or "").split(" + ")[0]
+    return family == model.name.split(" + ")[0] and store.get_setting("dimension") == str(model.dimension)
+
+
+def reembed_if_model_changed(directory: str | Path, model: ModelInfo, embedder, *,
+                             progress: Callable[[Progress], None] = lambda _: None,
+                             notify: Callable[[str], None] = lambda _: None) -> int:
+    """Embed every stored passage again with `model` when `model_upgrade_pending`; one
+    transaction per document (an interruption keeps each document whole and the next
+    call goes on), the model recorded last. Returns how many documents it redid."""
+    store = Store(directory)
+    try:
+        if not model_upgrade_pending(store, model):
+            return 0
+        key = f"reembedded:{model.fingerprint}:"
+        documents = [d for d in store.documents() if store.get_setting(key + d.doc_id) is None]
+        notify(REEMBEDDING.format(old=store.get_setting("model_name"), new=model.name, n=len(documents)))
+        chunks = 0
+        for done, document in enumerate(documents):
+            ids = store.chunk_ids_of(document.doc_id)
+            rows = store.chunks(ids)
+            vectors = np.zeros((len(ids), model.dimension), np.float32)
+            for start in range(0, len(ids), EMBED_BATCH):
+                progress(Progress(done, len(documents), 0, chunks + start, Path(document.path), start, len(ids)))
+                batch = ids[start:start + EMBED_BATCH]
+                vectors[start:start + len(batch)] = embedder.encode_passages([rows[i].text for i in batch])
+            with store.atomic():
+                store.set_vectors(ids, vectors)
+                store.set_setting(key + document.doc_id, "1")
+            chunks += len(ids)
+        with store.atomic():
+            store.set_setting("model_name", model.name)
+            store.set_setting("model_fingerprint", model.fingerprint)
+            store.delete_settings("reembedded:")
+            store.bump_generation()  # the saved FAISS cache is stale: rebuilt from SQLite on opening
+        progress(Progress(len(documents), len(documents), 0, chunks, None))
+        return len(documents)
+    finally:
+        store.close()
+
+
+def documents_to_upgrade(directory: str | Path, model: ModelInfo) -> int:
+    """How many documents `upgrade_passages` would embed or chunk again (0 when the index
+    is current or missing), read without opening the index to write."""
+    from kb.index import exists
+    from kb.store.db import SchemaError
+
+    if not exists(directory):
+        return 0
+    try:
+        store = Store(directory, mode="read")
+    except SchemaError:
+        return 0
+    try:
+        stale = model_upgrade_pending(store, model) or not chunking_is_current(store)
+        return len(store.documents()) if stale else 0
+    finally:
+        store.close()
+
+
 def upgrade_passages(directory: str | Path, model, embedder, *,
                      progress: Callable[[Progress], None] = lambda _: None,
                      notify: Callable[[str], None] = lambda _: None) -> int:
-    """`rechunk_if_changed` for a reader about to open `directory`: the index is opened
-    to write only when its passages are stale (or its schema is older)."""
+    """`reembed_if_model_changed` and `rechunk_if_changed` for a reader about to open
+    `directory`: the index is opened to write only when its vectors or passages are
+    stale (or its schema is older)."""
     from kb.store.db import SchemaError
 
     try:
@@ -304,13 +375,19 @@ def upgrade_passages(directory: str | Path, model, embedder, *,
         store = None
     if store is not None:
         try:
-            if chunking_is_current(store):
+            stale_model = model_upgrade_pending(store, model)
+            if chunking_is_current(store) and not stale_model:
                 return 0
         finally:
             store.close()
+    redone = 0
+    if store is not None and stale_model:
+        redone = reembed_if_model_changed(directory, model, embedder, progress=progress, notify=notify)
     kb = KnowledgeBase(directory, model)
     try:
-        return rechunk_if_changed(kb, embedder, progress=progress, notify=notify)
+        if redone:
+            kb.rebuild_vectors()  # saved now, so readers do not each rebuild it from SQLite
+        return max(redone, rechunk_if_changed(kb, embedder, progress=progress, notify=notify))
     finally:
         kb.close()
 

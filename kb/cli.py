@@ -91,14 +91,23 @@ def _open_kb(index_path: str | None, model_path: str | None, write: bool = False
     info = resolve_model(model_path)
     directory = index_dir(index_path)
     embedder = LazyEmbedder(info, notify=lambda m: click.echo(m, err=True))
+    from ingest.pipeline import documents_to_upgrade, reembed_if_model_changed, upgrade_passages
+
+    def echo(message: str) -> None:
+        click.echo(message, err=True)
+
+    stale = documents_to_upgrade(directory, info)
     if write:
+        if stale:
+            with _upgrade_bar(stale) as progress:
+                reembed_if_model_changed(directory, info, embedder, progress=progress, notify=echo)
         return KnowledgeBase(directory, info), embedder
     from ingest.bundled import ensure_bundled_corpus
-    from ingest.pipeline import upgrade_passages
 
-    ensure_bundled_corpus(directory, info, embedder, notify=lambda m: click.echo(m, err=True))
-    upgrade_passages(directory, info, embedder, notify=lambda m: click.echo(m, err=True))
-    return open_for_reading(directory, info, notify=lambda m: click.echo(m, err=True)), embedder
+    ensure_bundled_corpus(directory, info, embedder, notify=echo)
+    with _upgrade_bar(stale) as progress:
+        upgrade_passages(directory, info, embedder, progress=progress, notify=echo)
+    return open_for_reading(directory, info, notify=echo), embedder
 
 
 @cli.command("ingest")
@@ -180,17 +189,28 @@ def _ingest_display(total: int):
         yield progress
 
 
+@contextmanager
+def _upgrade_bar(documents: int):
+    """The progress of the once-only update of an older index (its vectors, its passages);
+    nothing shown when there is nothing to update."""
+    if not documents:
+        yield lambda _: None
+        return
+    with click.progressbar(length=documents, label="Actualizando el índice", file=sys.stderr) as bar:
+        last = {"done": 0}
+
+        def progress(p) -> None:
+            bar.update(max(0, p.files_done - last["done"]))  # a second pass (passages after vectors) restarts at 0
+            last["done"] = p.files_done
+
+        yield progress
+
+
 def _rechunk(kb, embedder) -> None:
     """The once-only re-chunking of an older index, with its own progress bar."""
     from ingest.pipeline import rechunk_if_changed
 
-    with click.progressbar(length=len(kb.store.documents()), label="Actualizando pasajes", file=sys.stderr) as bar:
-        last = {"done": 0}
-
-        def progress(p) -> None:
-            bar.update(p.files_done - last["done"])
-            last["done"] = p.files_done
-
+    with _upgrade_bar(len(kb.store.documents())) as progress:
         rechunk_if_changed(kb, embedder, progress=progress, notify=lambda m: click.echo(m, err=True))
 
 

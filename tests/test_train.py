@@ -164,3 +164,35 @@ def test_the_adapter_merges_into_exactly_the_weights_it_adapts(tmp_path):
                "encoder.layer.9.attention.self.query.lora_B": b}, str(tmp_path / "adapter.safetensors"))
     with pytest.raises(ValueError, match="no corresponde a ninguna capa"):
         merge(state, tmp_path)
+
+
+def test_the_merged_model_embeds_as_the_trained_lora_model_does(tiny_packed, tiny_model, tmp_path):
+    """What training optimised (base + LoRA layers) is what kb runs once merged into the weights."""
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    from kb.model.convert import build_model_dir
+    from kb.model.packed import read_packed
+    from train.lora import LoraLinear, add_lora
+    from train.run import TARGETS, save_adapter
+
+    texts = ["query: distrito industrial", "passage: el clúster reúne empresas y proveedores"]
+    trained = SentenceTransformer(str(tiny_model), device="cpu")
+    before = trained.encode(texts)
+    wrapped = add_lora(trained[0].auto_model, TARGETS, rank=4, alpha=8, dropout=0.0)
+    assert len(wrapped) == 2 * 6  # every linear layer of both blocks, never the pooler
+    torch.manual_seed(0)
+    for module in trained[0].auto_model.modules():
+        if isinstance(module, LoraLinear):
+            torch.nn.init.normal_(module.lora_B, std=0.05)  # as if trained
+    trained.eval()
+    expected = trained.encode(texts)
+    save_adapter(trained[0].auto_model, tmp_path / "adapter", {"note": "test"})
+
+    merged_dir = build_model_dir(read_packed(tiny_packed), tmp_path / "merged", source="tiny",
+                                 adapter_dir=tmp_path / "adapter")
+    merged = SentenceTransformer(str(merged_dir), device="cpu").encode(texts)
+    assert np.abs(merged - expected).max() < 1e-3  # float16 matrices
+    assert np.abs(before - expected).max() > 1e-2  # the adapter does change the vectors
+    manifest = json.loads((merged_dir / "kb-model.json").read_text(encoding="utf-8"))
+    assert manifest["adapter_sha256"].startswith("sha256:") and "adaptador" in manifest["name"]

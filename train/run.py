@@ -22,11 +22,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from train.corpus import Span, by_sha, passages
+from train.lora import add_lora, matrices
 from train.pairs import PAIRS, held_out, load
 
 HERE = Path(__file__).resolve().parent
 WORK = HERE / "work"
 SEED = 1234
+DROPOUT = 0.05
 # Every linear layer of each BERT block: attention (q, k, v, output) and the MLP.
 TARGETS = ["query", "key", "value", "attention.output.dense", "intermediate.dense", "output.dense"]
 
@@ -53,6 +55,22 @@ def examples(rows: list[dict]) -> tuple[list[dict], list[dict]]:
     return hard, plain
 
 
+def save_adapter(encoder, directory: Path, manifest: dict) -> Path:
+    """The LoRA matrices as float16 safetensors (what kb/model/adapter.py merges), and the manifest."""
+    from safetensors.numpy import save_file
+
+    from kb.model.adapter import MANIFEST, WEIGHTS
+
+    found = matrices(encoder)
+    scale = {round(m.scale, 6) for m in encoder.modules() if hasattr(m, "lora_A")}
+    directory.mkdir(parents=True, exist_ok=True)
+    save_file({k: v.float().numpy().astype("float16") for k, v in found.items()}, str(directory / WEIGHTS))
+    data = {**manifest, "scale": scale.pop(), "matrices": len(found),
+            "parameters": int(sum(v.numel() for v in found.values()))}
+    (directory / MANIFEST).write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return directory
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=float, default=1.0)
@@ -69,7 +87,6 @@ def main() -> None:
 
     import torch
     from datasets import Dataset, DatasetDict
-    from peft import LoraConfig
     from sentence_transformers import (
         SentenceTransformer,
         SentenceTransformerTrainer,
@@ -79,7 +96,7 @@ def main() -> None:
     from sentence_transformers.sentence_transformer.training_args import BatchSamplers
     from transformers import EarlyStoppingCallback
 
-    from kb.model.adapter import ADAPTER_DIR, save_adapter
+    from kb.model.adapter import ADAPTER_DIR
     from kb.model.convert import E5_PROMPTS
     from kb.model.resolve import ensure_base_model, describe_model
 
@@ -99,9 +116,8 @@ def main() -> None:
     base = describe_model(ensure_base_model())
     model = SentenceTransformer(str(base.path), device="cpu")
     model.max_seq_length = args.max_tokens
-    lora = LoraConfig(r=args.rank, lora_alpha=2 * args.rank, lora_dropout=0.05, target_modules=TARGETS,
-                      bias="none")
-    model.add_adapter(lora)
+    wrapped = add_lora(model[0].auto_model, TARGETS, args.rank, 2 * args.rank, DROPOUT)
+    print(f"LoRA de rango {args.rank} en {len(wrapped)} capas lineales", flush=True)
 
     def datasets(hard_rows: list[dict], plain_rows: list[dict]) -> DatasetDict:
         parts = {}
@@ -111,6 +127,11 @@ def main() -> None:
             parts["plain"] = Dataset.from_list(plain_rows)
         return DatasetDict(parts)
 
+    # Early stopping watches one number: the loss of the held-out questions against
+    # each other's passages (their hard negatives left out, so it is comparable
+    # across data versions).
+    held = Dataset.from_list([{"anchor": r["anchor"], "positive": r["positive"]} for r in eval_hard + eval_plain])
+
     prompts = {"anchor": E5_PROMPTS["query"], "positive": E5_PROMPTS["passage"], "negative": E5_PROMPTS["passage"]}
     training = SentenceTransformerTrainingArguments(
         output_dir=str(WORK),
@@ -118,7 +139,7 @@ def main() -> None:
         per_device_train_batch_size=args.batch,
         per_device_eval_batch_size=args.batch,
         learning_rate=args.lr,
-        warmup_ratio=0.1,
+        warmup_steps=0.1,
         seed=SEED,
         data_seed=SEED,
         batch_sampler=BatchSamplers.NO_DUPLICATES,
@@ -140,7 +161,7 @@ def main() -> None:
         model=model,
         args=training,
         train_dataset=datasets(hard, plain),
-        eval_dataset=datasets(eval_hard, eval_plain),
+        eval_dataset=held,
         loss=MultipleNegativesRankingLoss(model, scale=args.scale),
         callbacks=[EarlyStoppingCallback(early_stopping_patience=3)],
     )
@@ -154,16 +175,16 @@ def main() -> None:
         "data": {"file": "train/pairs.jsonl", "hash": data_hash(rows), "questions": len(rows),
                  "train": len(train_rows), "held_out": len(eval_rows), "hard_negatives": len(hard)},
         "hyperparameters": {"epochs": args.epochs, "batch": args.batch, "lr": args.lr, "rank": args.rank,
-                            "alpha": 2 * args.rank, "dropout": 0.05, "targets": TARGETS,
+                            "alpha": 2 * args.rank, "dropout": DROPOUT, "targets": TARGETS,
                             "scale": args.scale, "max_tokens": args.max_tokens, "seed": SEED,
-                            "warmup_ratio": 0.1, "loss": "MultipleNegativesRankingLoss"},
+                            "warmup": 0.1, "loss": "MultipleNegativesRankingLoss"},
         "numbers": {key: round(value, 4) for key, value in final.items() if isinstance(value, float)},
         "steps": trainer.state.global_step,
         "best_checkpoint": trainer.state.best_model_checkpoint,
         "minutes": round((time.monotonic() - started) / 60, 1),
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-    save_adapter(model, out, manifest, scale=2.0)
+    save_adapter(model[0].auto_model, out, manifest)
     print(json.dumps(manifest, indent=2, ensure_ascii=False))
 
 

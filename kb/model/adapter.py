@@ -48,26 +48,3 @@ def merge(state: dict[str, np.ndarray], directory: Path) -> dict[str, np.ndarray
             raise ValueError(f"{directory / WEIGHTS}: {name} no corresponde a ninguna capa del modelo base")
         merged[weight] = merged[weight] + scale * (b @ a)
     return merged
-
-
-def save_adapter(model, directory: Path, manifest_data: dict, *, scale: float) -> Path:
-    """Write the LoRA matrices of a sentence-transformers model (peft adapter added) as
-    float16 safetensors, with their manifest."""
-    from safetensors.numpy import save_file
-
-    state = model[0].auto_model.state_dict()
-    matrices: dict[str, np.ndarray] = {}
-    for key, tensor in state.items():
-        for part in ("lora_A", "lora_B"):
-            marker = f".{part}."
-            if marker in key:
-                name = key.split(marker)[0]
-                matrices[f"{name}.{part}"] = tensor.detach().float().numpy().astype(np.float16)
-    if not matrices:
-        raise ValueError("el modelo no tiene adaptador LoRA")
-    directory.mkdir(parents=True, exist_ok=True)
-    save_file(matrices, str(directory / WEIGHTS))
-    data = {**manifest_data, "scale": scale, "matrices": len(matrices),
-            "parameters": int(sum(m.size for m in matrices.values()))}
-    (directory / MANIFEST).write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    return directory

@@ -91,16 +91,18 @@ def _open_kb(index_path: str | None, model_path: str | None, write: bool = False
     info = resolve_model(model_path)
     directory = index_dir(index_path)
     embedder = LazyEmbedder(info, notify=lambda m: click.echo(m, err=True))
-    from ingest.pipeline import documents_to_upgrade, reembed_if_model_changed, upgrade_passages
+    from ingest.pipeline import documents_to_upgrade, upgrade_passages
 
     def echo(message: str) -> None:
         click.echo(message, err=True)
 
+    # An index of an older chunker or of an earlier version of the model is brought up
+    # to date first, once: it cannot be opened with this model until then.
     stale = documents_to_upgrade(directory, info)
     if write:
         if stale:
             with _upgrade_bar(stale) as progress:
-                reembed_if_model_changed(directory, info, embedder, progress=progress, notify=echo)
+                upgrade_passages(directory, info, embedder, progress=progress, notify=echo)
         return KnowledgeBase(directory, info), embedder
     from ingest.bundled import ensure_bundled_corpus
 

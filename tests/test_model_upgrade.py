@@ -119,3 +119,24 @@ def test_cli_search_says_it_recomputes_the_vectors_and_then_answers(old_index, m
     assert "[1] " in result.output
     again = CliRunner().invoke(cli_module.cli, ["search", "mesoespacio", "--index", str(old_index)])
     assert again.exit_code == 0 and "se vuelven a calcular" not in again.output
+
+
+def test_cli_ingest_into_an_index_of_an_earlier_model_version_recomputes_it_first(old_index, tmp_path, monkeypatch):
+    import kb.model.embedder as embedder_module
+    import kb.model.resolve as resolve_module
+
+    monkeypatch.setattr(resolve_module, "resolve_model", lambda *_: ADAPTED)
+    monkeypatch.setattr(embedder_module, "LazyEmbedder", lambda info, **_: AdaptedEmbedder())
+    note = tmp_path / "nota.txt"
+    note.write_text("El mesoespacio articula a las empresas de un territorio con sus instituciones. " * 8,
+                    encoding="utf-8")
+    result = CliRunner().invoke(cli_module.cli, ["ingest", str(note), "--index", str(old_index)])
+    assert result.exit_code == 0, result.output
+    assert "se vuelven a calcular con fake-hash + adaptador kb" in result.output
+    kb = KnowledgeBase.read(old_index, ADAPTED)
+    try:
+        assert len(kb.store.documents()) == 6
+        ids, matrix = kb.store.all_vectors(DIMENSION)
+        assert len(ids) == kb.store.chunk_count()
+    finally:
+        kb.close()

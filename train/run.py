@@ -6,8 +6,8 @@ of the encoder, a ranking loss over in-batch and hard negatives, on the CPU.
 Rebuilds every passage from ../shared/train-corpus (train/pairs.jsonl holds only
 their spans), holds back a tenth of the passages' questions to stop early on their
 loss, checkpoints to train/work/ (resumed with --resume), and writes the adapter
-and its manifest to kb/model/adapter/. Fixed seed; same data and arguments give the
-same adapter.
+and its manifest to kb/model/adapter/. Fixed seed for the adapter's initial values,
+the batches and dropout.
 """
 
 from __future__ import annotations
@@ -22,28 +22,32 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from train.corpus import Span, by_sha, passages
-from train.lora import add_lora, matrices
+from train.lora import LoraLinear, add_lora, matrices
 from train.pairs import PAIRS, held_out, load
 
 HERE = Path(__file__).resolve().parent
 WORK = HERE / "work"
 SEED = 1234
 DROPOUT = 0.05
+LORA_CHECKPOINT = "lora.safetensors"
 # Every linear layer of each BERT block: attention (q, k, v, output) and the MLP.
 TARGETS = ["query", "key", "value", "attention.output.dense", "intermediate.dense", "output.dense"]
 
 
-def data_hash(rows: list[dict]) -> str:
-    return "sha256:" + hashlib.sha256(PAIRS.read_bytes()).hexdigest() if rows else ""
+def data_hash() -> str:
+    return "sha256:" + hashlib.sha256(PAIRS.read_bytes()).hexdigest()
 
 
 def examples(rows: list[dict]) -> tuple[list[dict], list[dict]]:
     """(query, passage[, hard negative]) rows: those with a judged hard negative, then the rest."""
     documents = by_sha()
+    texts: dict[str, dict[Span, str]] = {}
     hard, plain = [], []
     for row in rows:
         filename = documents[row["sha256"]].filename
-        by_span = {Span.of(p): p.text for p in passages(filename)}
+        if filename not in texts:
+            texts[filename] = {Span.of(p): p.text for p in passages(filename)}
+        by_span = texts[filename]
         positive = by_span[Span.from_row(row)]
         negatives = [by_span[Span.from_row(n)] for n in row.get("negatives", [])]
         if negatives:
@@ -62,13 +66,54 @@ def save_adapter(encoder, directory: Path, manifest: dict) -> Path:
     from kb.model.adapter import MANIFEST, WEIGHTS
 
     found = matrices(encoder)
-    scale = {round(m.scale, 6) for m in encoder.modules() if hasattr(m, "lora_A")}
+    scale = {round(m.scale, 6) for m in encoder.modules() if isinstance(m, LoraLinear)}
     directory.mkdir(parents=True, exist_ok=True)
     save_file({k: v.float().numpy().astype("float16") for k, v in found.items()}, str(directory / WEIGHTS))
     data = {**manifest, "scale": scale.pop(), "matrices": len(found),
             "parameters": int(sum(v.numel() for v in found.values()))}
     (directory / MANIFEST).write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return directory
+
+
+def lora_keeper(encoder):
+    """A trainer callback that keeps what the trainer's own checkpoints lose: they save
+    the encoder through transformers, which drops the LoRA matrices. It writes them
+    beside each checkpoint (`lora.safetensors`, read back by --resume) and keeps in
+    memory the matrices of the best held-out loss, restored when training ends."""
+    import torch
+    from safetensors.torch import save_file
+    from transformers import TrainerCallback
+
+    class Keeper(TrainerCallback):
+        best_loss = float("inf")
+        best_step = 0
+        best: dict[str, torch.Tensor] = {}
+
+        def on_evaluate(self, args, state, control, metrics=None, **kwargs):
+            loss = (metrics or {}).get("eval_loss")
+            if loss is not None and loss < self.best_loss:
+                self.best_loss, self.best_step = loss, state.global_step
+                self.best = {k: v.clone() for k, v in matrices(encoder).items()}
+
+        def on_save(self, args, state, control, **kwargs):
+            folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+            save_file({k: v.contiguous() for k, v in matrices(encoder).items()}, str(folder / LORA_CHECKPOINT))
+
+        def on_train_end(self, args, state, control, **kwargs):
+            if self.best:
+                load_matrices(encoder, self.best)
+
+    return Keeper()
+
+
+def load_matrices(encoder, found: dict) -> None:
+    import torch
+
+    with torch.no_grad():
+        for name, module in encoder.named_modules():
+            if isinstance(module, LoraLinear):
+                module.lora_A.copy_(found[f"{name}.lora_A"])
+                module.lora_B.copy_(found[f"{name}.lora_B"])
 
 
 def main() -> None:
@@ -132,6 +177,7 @@ def main() -> None:
     # across data versions).
     held = Dataset.from_list([{"anchor": r["anchor"], "positive": r["positive"]} for r in eval_hard + eval_plain])
 
+    keeper = lora_keeper(model[0].auto_model)
     prompts = {"anchor": E5_PROMPTS["query"], "positive": E5_PROMPTS["passage"], "negative": E5_PROMPTS["passage"]}
     training = SentenceTransformerTrainingArguments(
         output_dir=str(WORK),
@@ -149,7 +195,7 @@ def main() -> None:
         save_strategy="steps",
         save_steps=args.eval_steps,
         save_total_limit=2,
-        load_best_model_at_end=True,
+        # The best checkpoint is restored by lora_keeper: the trainer's own copy lacks the adapter.
         metric_for_best_model="eval_loss",
         logging_steps=10,
         use_cpu=True,
@@ -157,30 +203,45 @@ def main() -> None:
         dataloader_num_workers=0,
         disable_tqdm=False,
     )
-    trainer = SentenceTransformerTrainer(
+    class LoraTrainer(SentenceTransformerTrainer):
+        def _load_from_checkpoint(self, checkpoint_path, *_):
+            """A checkpoint's weights are the frozen base and the matrices lora_keeper wrote."""
+            from safetensors.torch import load_file
+
+            load_matrices(model[0].auto_model, load_file(str(Path(checkpoint_path) / LORA_CHECKPOINT)))
+
+    trainer = LoraTrainer(
         model=model,
         args=training,
         train_dataset=datasets(hard, plain),
         eval_dataset=held,
         loss=MultipleNegativesRankingLoss(model, scale=args.scale),
-        callbacks=[EarlyStoppingCallback(early_stopping_patience=3)],
+        callbacks=[EarlyStoppingCallback(early_stopping_patience=3), keeper],
     )
     started = time.monotonic()
-    resume = args.resume and any(WORK.glob("checkpoint-*"))
-    trainer.train(resume_from_checkpoint=True if resume else None)
+    # The held-out loss of the base model, the number training has to beat.
+    before = trainer.evaluate()["eval_loss"]
+    print(f"pérdida de las reservadas con el modelo base: {before:.4f}", flush=True)
+    checkpoints = sorted(WORK.glob("checkpoint-*/" + LORA_CHECKPOINT), key=lambda p: int(p.parent.name.split("-")[1]))
+    resume = str(checkpoints[-1].parent) if args.resume and checkpoints else None
+    if resume:
+        print(f"continúa desde {checkpoints[-1].parent.name}", flush=True)
+    trainer.train(resume_from_checkpoint=resume)
     final = trainer.evaluate()
     out = args.out or ADAPTER_DIR
     manifest = {
         "base_fingerprint": base.fingerprint,
-        "data": {"file": "train/pairs.jsonl", "hash": data_hash(rows), "questions": len(rows),
+        "data": {"file": "train/pairs.jsonl", "hash": data_hash(), "limit": args.limit or None,
+                 "questions": len(rows),
                  "train": len(train_rows), "held_out": len(eval_rows), "hard_negatives": len(hard)},
         "hyperparameters": {"epochs": args.epochs, "batch": args.batch, "lr": args.lr, "rank": args.rank,
                             "alpha": 2 * args.rank, "dropout": DROPOUT, "targets": TARGETS,
                             "scale": args.scale, "max_tokens": args.max_tokens, "seed": SEED,
                             "warmup": 0.1, "loss": "MultipleNegativesRankingLoss"},
-        "numbers": {key: round(value, 4) for key, value in final.items() if isinstance(value, float)},
+        "numbers": {"eval_loss_base": round(before, 4),
+                    **{key: round(value, 4) for key, value in final.items() if isinstance(value, float)}},
         "steps": trainer.state.global_step,
-        "best_checkpoint": trainer.state.best_model_checkpoint,
+        "best_step": keeper.best_step,
         "minutes": round((time.monotonic() - started) / 60, 1),
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }

@@ -373,6 +373,7 @@ def upgrade_passages(directory: str | Path, model, embedder, *,
         store = Store(directory, mode="read")
     except SchemaError:
         store = None
+    stale_model = False
     if store is not None:
         try:
             stale_model = model_upgrade_pending(store, model)
@@ -381,7 +382,7 @@ def upgrade_passages(directory: str | Path, model, embedder, *,
         finally:
             store.close()
     redone = 0
-    if store is not None and stale_model:
+    if stale_model:
         redone = reembed_if_model_changed(directory, model, embedder, progress=progress, notify=notify)
     kb = KnowledgeBase(directory, model)
     try:

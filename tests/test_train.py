@@ -32,7 +32,7 @@ def make_corpus(folder: Path, text: str = TEXT) -> str:
     sha = hashlib.sha256((folder / DOC).read_bytes()).hexdigest()
     (folder / "MANIFEST.tsv").write_text(
         "filename\tsha256\tlanguage\tpages\tlicense_if_stated\n" f"{DOC}\t{sha}\tes\t1\t\n", encoding="utf-8")
-    corpus.passages.cache_clear()
+    corpus.forget()
     return sha
 
 
@@ -41,7 +41,7 @@ def tiny_corpus(tmp_path, monkeypatch):
     monkeypatch.setenv("KB_TRAIN_CORPUS", str(tmp_path / "train-corpus"))
     sha = make_corpus(tmp_path / "train-corpus")
     yield tmp_path / "train-corpus", sha
-    corpus.passages.cache_clear()
+    corpus.forget()
 
 
 def passage_number(fragment: str) -> int:

@@ -69,23 +69,35 @@ def by_sha() -> dict[str, Document]:
     return {d.sha256: d for d in documents()}
 
 
-@lru_cache(maxsize=8)
 def passages(filename: str) -> tuple[Chunk, ...]:
     """The searchable (body) passages of one corpus document, as `kb ingest` makes them."""
+    return _read(filename)[0]
+
+
+def numbered(filename: str) -> dict[Span, int]:
+    """Each passage's number (its place in `passages`) by its span."""
+    return _read(filename)[1]
+
+
+def passage_at(filename: str, span: Span) -> Chunk | None:
+    n = numbered(filename).get(span)
+    return None if n is None else passages(filename)[n]
+
+
+def forget() -> None:
+    """Drop the passages read so far (the corpus files changed)."""
+    _read.cache_clear()
+
+
+@lru_cache(maxsize=8)
+def _read(filename: str) -> tuple[tuple[Chunk, ...], dict[Span, int]]:
     from ingest.clean import clean_pages
     from ingest.extract import extract
     from ingest.pipeline import passages as chunk
 
     path = corpus_dir() / filename
-    pieces = chunk(path.stem, clean_pages(extract(path).pages))
-    return tuple(p for p in pieces if p.kind == "body")
-
-
-def passage_at(filename: str, span: Span) -> Chunk | None:
-    for piece in passages(filename):
-        if Span.of(piece) == span:
-            return piece
-    return None
+    pieces = tuple(p for p in chunk(path.stem, clean_pages(extract(path).pages)) if p.kind == "body")
+    return pieces, {Span.of(piece): n for n, piece in enumerate(pieces)}
 
 
 _SPACE = re.compile(r"\s+")

@@ -52,3 +52,12 @@ def matrices(model: nn.Module) -> dict[str, torch.Tensor]:
             out[f"{name}.lora_A"] = module.lora_A.detach()
             out[f"{name}.lora_B"] = module.lora_B.detach()
     return out
+
+
+def load_matrices(model: nn.Module, found: dict[str, torch.Tensor]) -> None:
+    """Set the adapter's matrices from `matrices`' naming (a checkpoint, a kept best)."""
+    with torch.no_grad():
+        for name, module in model.named_modules():
+            if isinstance(module, LoraLinear):
+                module.lora_A.copy_(found[f"{name}.lora_A"])
+                module.lora_B.copy_(found[f"{name}.lora_B"])

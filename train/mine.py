@@ -14,13 +14,15 @@ are cached per document and model in the user cache.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 from pathlib import Path
 
 import numpy as np
 
 from kb import config
-from train.corpus import Span, by_sha, passages
+from kb.files import write_atomic
+from train.corpus import Span, by_sha, numbered, passages
 from train.pairs import load, write
 
 
@@ -30,9 +32,9 @@ def passage_vectors(embedder, filename: str, sha256: str) -> np.ndarray:
         return np.load(cache)
     vectors = embedder.encode_passages([p.text for p in passages(filename)])
     cache.parent.mkdir(parents=True, exist_ok=True)
-    temporary = cache.with_suffix(".tmp.npy")
-    np.save(temporary, vectors)
-    temporary.replace(cache)
+    buffer = io.BytesIO()
+    np.save(buffer, vectors)
+    write_atomic(cache, buffer.getvalue())
     return vectors
 
 
@@ -59,11 +61,10 @@ def candidates(per_question: int) -> list[dict]:
         filename = documents[sha].filename
         pieces = passages(filename)
         vectors = passage_vectors(embedder, filename, sha)
-        index = {Span.of(p): n for n, p in enumerate(pieces)}
         mine = [r for r in rows if r["sha256"] == sha]
         queries = embedder.encode_queries([r["query"] for r in mine])
         for row, vector in zip(mine, queries):
-            positive = index[Span.from_row(row)]
+            positive = numbered(filename)[Span.from_row(row)]
             above = ranked_above(vector, vectors, positive)
             out.append({"id": row["id"], "doc": filename, "query": row["query"], "answer": row["answer"],
                         "rank": len(above) + 1,

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from rapidfuzz import fuzz
 
+from kb.files import write_atomic
 from train.corpus import Span, by_sha, documents, holds, passage_at, passages, squeeze
 
 PAIRS = Path(__file__).resolve().parent / "pairs.jsonl"
@@ -122,11 +123,7 @@ def add(drafts: list[dict], path: Path = PAIRS, *, dry_run: bool = False) -> tup
 
 def write(rows: list[dict], path: Path = PAIRS) -> None:
     rows = sorted(rows, key=lambda r: (r["doc"], r["page_start"] or 0, r["start"], r["id"]))
-    temporary = path.with_suffix(".tmp")
-    with open(temporary, "w", encoding="utf-8") as handle:
-        for row in rows:
-            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-    temporary.replace(path)
+    write_atomic(path, "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows).encode("utf-8"))
 
 
 def problems(rows: list[dict]) -> list[str]:

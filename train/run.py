@@ -21,8 +21,8 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from train.corpus import Span, by_sha, passages
-from train.lora import LoraLinear, add_lora, matrices
+from train.corpus import Span, by_sha, numbered, passages
+from train.lora import LoraLinear, add_lora, load_matrices, matrices
 from train.pairs import PAIRS, held_out, load
 
 HERE = Path(__file__).resolve().parent
@@ -38,25 +38,20 @@ def data_hash() -> str:
     return "sha256:" + hashlib.sha256(PAIRS.read_bytes()).hexdigest()
 
 
-def examples(rows: list[dict]) -> tuple[list[dict], list[dict]]:
-    """(query, passage[, hard negative]) rows: those with a judged hard negative, then the rest."""
+def examples(rows: list[dict]) -> list[dict]:
+    """(anchor, positive[, negative]) per question: its text, its passage and, when a
+    judged hard negative exists, the best-ranked one (one per question keeps every batch
+    the same shape)."""
     documents = by_sha()
-    texts: dict[str, dict[Span, str]] = {}
-    hard, plain = [], []
+    out = []
     for row in rows:
         filename = documents[row["sha256"]].filename
-        if filename not in texts:
-            texts[filename] = {Span.of(p): p.text for p in passages(filename)}
-        by_span = texts[filename]
-        positive = by_span[Span.from_row(row)]
-        negatives = [by_span[Span.from_row(n)] for n in row.get("negatives", [])]
-        if negatives:
-            # One hard negative per question keeps every batch the same shape; the
-            # best-ranked one is the most useful.
-            hard.append({"anchor": row["query"], "positive": positive, "negative": negatives[0]})
-        else:
-            plain.append({"anchor": row["query"], "positive": positive})
-    return hard, plain
+        pieces, index = passages(filename), numbered(filename)
+        example = {"anchor": row["query"], "positive": pieces[index[Span.from_row(row)]].text}
+        if row.get("negatives"):
+            example["negative"] = pieces[index[Span.from_row(row["negatives"][0])]].text
+        out.append(example)
+    return out
 
 
 def save_adapter(encoder, directory: Path, manifest: dict) -> Path:
@@ -106,16 +101,6 @@ def lora_keeper(encoder):
     return Keeper()
 
 
-def load_matrices(encoder, found: dict) -> None:
-    import torch
-
-    with torch.no_grad():
-        for name, module in encoder.named_modules():
-            if isinstance(module, LoraLinear):
-                module.lora_A.copy_(found[f"{name}.lora_A"])
-                module.lora_B.copy_(found[f"{name}.lora_B"])
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=float, default=1.0)
@@ -153,8 +138,9 @@ def main() -> None:
         rows = rows[: args.limit]
     train_rows = [r for r in rows if not held_out(r)]
     eval_rows = [r for r in rows if held_out(r)]
-    hard, plain = examples(train_rows)
-    eval_hard, eval_plain = examples(eval_rows)
+    train_examples = examples(train_rows)
+    hard = [e for e in train_examples if "negative" in e]
+    plain = [e for e in train_examples if "negative" not in e]
     print(f"{len(train_rows)} preguntas de entrenamiento ({len(hard)} con negativo difícil), "
           f"{len(eval_rows)} reservadas", flush=True)
 
@@ -175,7 +161,7 @@ def main() -> None:
     # Early stopping watches one number: the loss of the held-out questions against
     # each other's passages (their hard negatives left out, so it is comparable
     # across data versions).
-    held = Dataset.from_list([{"anchor": r["anchor"], "positive": r["positive"]} for r in eval_hard + eval_plain])
+    held = Dataset.from_list([{"anchor": e["anchor"], "positive": e["positive"]} for e in examples(eval_rows)])
 
     keeper = lora_keeper(model[0].auto_model)
     prompts = {"anchor": E5_PROMPTS["query"], "positive": E5_PROMPTS["passage"], "negative": E5_PROMPTS["passage"]}
@@ -203,6 +189,7 @@ def main() -> None:
         dataloader_num_workers=0,
         disable_tqdm=False,
     )
+
     class LoraTrainer(SentenceTransformerTrainer):
         def _load_from_checkpoint(self, checkpoint_path, *_):
             """A checkpoint's weights are the frozen base and the matrices lora_keeper wrote."""

@@ -26,7 +26,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SWEEP = (0.0, 0.8, 0.81, 0.82, 0.83, 0.84, 0.85, 0.86)
+# No threshold, then steps of 0.01 around the one in use (cosines belong to the model).
+OFFSETS = (-0.04, -0.03, -0.02, -0.01, 0.0, 0.01, 0.02)
 
 
 def alnum(text: str) -> str:
@@ -81,7 +82,9 @@ def preset_cells(kb, embedder, threshold: float) -> list[dict]:
 def cell_sweep(kb, embedder, judged: list[dict]) -> tuple[dict, list[dict]]:
     labels = {cell_key(j): j["label"] for j in judged}
     out, unjudged = {}, {}
-    for threshold in SWEEP:
+    from kb.ask.compare import THRESHOLD
+
+    for threshold in (0.0, *(round(THRESHOLD + offset, 2) for offset in OFFSETS)):
         cells = preset_cells(kb, embedder, threshold)
         shown = [c for c in cells if c is not None]
         keys = [cell_key(c) for c in shown]

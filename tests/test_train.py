@@ -196,3 +196,42 @@ def test_the_merged_model_embeds_as_the_trained_lora_model_does(tiny_packed, tin
     assert np.abs(before - expected).max() > 1e-2  # the adapter does change the vectors
     manifest = json.loads((merged_dir / "kb-model.json").read_text(encoding="utf-8"))
     assert manifest["adapter_sha256"].startswith("sha256:") and "adaptador" in manifest["name"]
+
+
+def tiny_adapter(folder: Path, seed: int) -> Path:
+    """LoRA matrices on the tiny model's first query layer, as save_adapter writes them."""
+    from safetensors.numpy import save_file
+
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True)
+    save_file({"encoder.layer.0.attention.self.query.lora_A": rng.normal(size=(2, 32)).astype(np.float16),
+               "encoder.layer.0.attention.self.query.lora_B": rng.normal(size=(32, 2)).astype(np.float16)},
+              str(folder / "adapter.safetensors"))
+    (folder / "manifest.json").write_text(json.dumps({"scale": 0.5}), encoding="utf-8")
+    return folder
+
+
+def test_verify_tells_a_model_merged_with_the_shipped_adapter_from_one_merged_with_another(tiny_packed,
+                                                                                           tiny_model, tmp_path):
+    from kb.model.convert import build_model_dir
+    from kb.model.packed import read_packed
+    from kb.model.verify import adapter_of, check_merge
+
+    shipped, older = tiny_adapter(tmp_path / "shipped", 1), tiny_adapter(tmp_path / "older", 2)
+    merged = build_model_dir(read_packed(tiny_packed), tmp_path / "merged", source="tiny", adapter_dir=shipped)
+    assert adapter_of(tiny_model) is None and adapter_of(merged).startswith("sha256:")
+    result = check_merge(merged, tiny_model, shipped)
+    assert result.passed, result.summary
+    assert "matrices adaptadas: 1;" in result.summary
+
+    stale = check_merge(merged, tiny_model, older)
+    assert not stale.passed and "otro adaptador" in stale.summary and str(merged) in stale.summary
+
+    # Weights that are not base + adapter (a damaged or hand-edited model) fail too.
+    from safetensors.numpy import load_file, save_file
+
+    weights = load_file(str(merged / "model.safetensors"))
+    weights["encoder.layer.1.attention.self.key.weight"] = weights["encoder.layer.1.attention.self.key.weight"] + 0.01
+    save_file(weights, str(merged / "model.safetensors"))
+    damaged = check_merge(merged, tiny_model, shipped)
+    assert not damaged.passed and "diferencia máxima 1.0e-02" in damaged.summary

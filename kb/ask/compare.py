@@ -27,8 +27,8 @@ from kb.text.quotes import locate, quotable, sentences
 # aspect's question and the passage a cell would quote, under which the cell stays
 # empty. The adapter spreads cosines (the base model's sat at 0.8–0.9, these at
 # 0.45–0.7), so the values belong to the model. eval/compare.py sweeps it over the
-# judged cells of eval/compare-cells.jsonl: 0.56 shows 80 % of the cells at precision
-# 0.75; 0.58, 72 % at 0.72; none, 99 % at 0.72.
+# judged cells of eval/compare-cells.jsonl: 0.56 shows 77 % of the cells at precision
+# 0.82; 0.58, 66 % at 0.81; none, 99 % at 0.70.
 THRESHOLD = 0.56
 FLOOR = 0.5  # passages under this cosine are never candidates
 CANDIDATES = 12  # passages per cell (three times as many for a framework column)

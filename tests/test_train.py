@@ -157,6 +157,7 @@ def test_the_adapter_merges_into_exactly_the_weights_it_adapts(tmp_path):
     expected = state["encoder.layer.0.attention.self.query.weight"] + 2.0 * (
         b.astype(np.float32) @ a.astype(np.float32))
     np.testing.assert_allclose(merged["encoder.layer.0.attention.self.query.weight"], expected, rtol=1e-6)
+    assert merged["encoder.layer.0.attention.self.query.weight"].dtype == np.float32
     for unchanged in ("encoder.layer.0.attention.self.query.bias", "embeddings.word_embeddings.weight"):
         assert merged[unchanged] is state[unchanged]
 
@@ -235,3 +236,26 @@ def test_verify_tells_a_model_merged_with_the_shipped_adapter_from_one_merged_wi
     save_file(weights, str(merged / "model.safetensors"))
     damaged = check_merge(merged, tiny_model, shipped)
     assert not damaged.passed and "diferencia máxima 1.0e-02" in damaged.summary
+
+
+def test_the_merge_rounds_as_exact_arithmetic_does_so_every_cpu_builds_the_same_model():
+    """A BLAS matmul rounds B @ A differently on AVX2 and AVX-512 machines, which changed
+    the default model's fingerprint from one machine to another (and the bundled corpus's
+    shipped vectors stopped matching). The merge must give the exactly rounded result."""
+    from fractions import Fraction
+
+    from kb.model.adapter import product
+
+    rng = np.random.default_rng(7)
+    # float16 values of magnitude 2^-8..2^4, as trained LoRA matrices hold: their products
+    # and rank-16 sums are exact in float64, so exact arithmetic is the reference.
+    def matrix(shape):
+        values = rng.normal(size=shape)
+        return np.where(np.abs(values) < 2 ** -8, 2 ** -8, values).astype(np.float16)
+
+    b, a = matrix((5, 16)), matrix((16, 7))
+    got = product(b, a)
+    for i in range(5):
+        for j in range(7):
+            exact = sum(Fraction(float(b[i, k])) * Fraction(float(a[k, j])) for k in range(16))
+            assert Fraction(float(got[i, j])) == exact

@@ -27,9 +27,9 @@ from kb.text.quotes import locate, quotable, sentences
 # aspect's question and the passage a cell would quote, under which the cell stays
 # empty. The adapter spreads cosines (the base model's sat at 0.8–0.9, these at
 # 0.45–0.7), so the values belong to the model. eval/compare.py sweeps it over the
-# judged cells of eval/compare-cells.jsonl: 0.56 shows 77 % of the cells at precision
-# 0.82; 0.58, 66 % at 0.81; none, 99 % at 0.70.
-THRESHOLD = 0.56
+# judged cells of eval/compare-cells.jsonl: 0.53 shows 86 % of the cells at precision
+# 0.79; 0.55, 80 % at 0.77; 0.57, 72 % at 0.78; none, 99 % at 0.70.
+THRESHOLD = 0.53
 FLOOR = 0.5  # passages under this cosine are never candidates
 CANDIDATES = 12  # passages per cell (three times as many for a framework column)
 # A cell speaks for its column: a sentence that speaks for another column too ("En
@@ -41,8 +41,10 @@ NEIGHBOURS = 2  # sentences after one naming the aspect that may state it withou
 FAMILY = 6  # letters two stems share when they are one word family (see _same_word)
 # The sentence's value against the passage's cosine. The adapted model's cosines spread
 # about five times as wide as the base model's (with which 0.03 was chosen), so a cue
-# weighs as much against them: 0.15 (eval/compare.py; 0.12–0.3 give 0.80–0.82).
-SENTENCE_WEIGHT = 0.15
+# weighs more against them: 0.3 (eval/compare.py at the threshold above: 0.15 gives
+# cell precision 0.77, 0.3 gives 0.79, 0.4–0.7 give 0.80 but put a sentence of the
+# FOMIN table's district side in the wrong row, 4/6 against 5/6).
+SENTENCE_WEIGHT = 0.3
 KINDS = ("document", "framework", "concept")
 EMPTY = "sin evidencia en este documento"
 # Words of an aspect's label that say nothing of what it is about: "papel del

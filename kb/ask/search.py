@@ -15,15 +15,14 @@ MODES = ("hybrid", "lexical", "dense")
 # BM25's share in the fused score. Chosen with eval/fusion.py on eval/dev.jsonl
 # (178 questions in five styles, real PDFs as distractors) as the rule whose
 # worst style is best, then the best overall: with kb's adapted model, a convex
-# combination with a share of 0.25-0.3 loses on no style to the better single
-# retriever and has the best hit@1 (0.736 at 0.3), once English questions, which
+# combination with a share of 0.2-0.35 loses on no style to the better single
+# retriever (hit@1 0.753-0.764; 0.753 at 0.3), once English questions, which
 # share no words with Spanish passages, lean on the vectors. The share
 # belongs to the model: with the base model it was 0.55 (hit@1 0.680), which with
-# the adapted one leaves paraphrases 0.057 below the vectors alone (and gives hit@1
-# 0.713, recall@5 0.899 against 0.888 at 0.3: two questions drop out of the top 5
-# while four more get their passage first). Rank fusion
-# (RRF, k 10-60, any weights) lost 0.06-0.20 hit@1 on some style; weighting by the
-# rarity of the query's terms at best lost none, at a lower hit@1 (0.719).
+# the first adapter left paraphrases 0.057 below the vectors alone (hit@1 0.713
+# against 0.736 at 0.3). Rank fusion (RRF, k 10-60, any weights) loses 0.04-0.24
+# hit@1 on some style; weighting by the rarity of the query's terms loses up to 0.2
+# or, where it loses none, is no better than the plain share.
 LEXICAL_SHARE = 0.3
 ENGLISH_LEXICAL_SHARE = 0.1
 CANDIDATES = 50  # per retriever, before fusion

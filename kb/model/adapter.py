@@ -46,5 +46,18 @@ def merge(state: dict[str, np.ndarray], directory: Path) -> dict[str, np.ndarray
         weight = f"{name}.weight"
         if weight not in merged or merged[weight].shape != (b.shape[0], a.shape[1]):
             raise ValueError(f"{directory / WEIGHTS}: {name} no corresponde a ninguna capa del modelo base")
-        merged[weight] = merged[weight] + scale * (b @ a)
+        merged[weight] = (merged[weight].astype(np.float64) + scale * product(b, a)).astype(np.float32)
     return merged
+
+
+def product(b: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """B @ A in float64, the same to the last bit on every CPU. A BLAS matmul picks its
+    kernel by CPU (AVX2, AVX-512), and those rounded differently: the merged weights, so
+    the model's fingerprint, changed from one machine to the next, and the vectors
+    shipped for the bundled corpus (and any index copied across) no longer matched.
+    Elementwise operations round the same everywhere: the product of two float16
+    values is exact in float64, and the rank's terms are summed in a fixed order."""
+    out = np.zeros((b.shape[0], a.shape[1]), np.float64)
+    for k in range(a.shape[0]):
+        out += np.multiply.outer(b[:, k].astype(np.float64), a[k].astype(np.float64))
+    return out

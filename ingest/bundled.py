@@ -140,4 +140,6 @@ def write_vectors(embedder: Encoder, path: Path = VECTORS) -> Path:
 if __name__ == "__main__":
     from kb.model.embedder import load_embedder
 
-    print(f"Escrito {write_vectors(load_embedder())}")
+    # ONNX Runtime in fp32 gives the same vectors on every CPU; torch in bf16, which
+    # ingest picks for passages on a CPU with fast bfloat16, would ship that machine's.
+    print(f"Escrito {write_vectors(load_embedder(runtime='onnx'))}")

@@ -23,18 +23,15 @@ import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
+from startup import code_env, commit  # bench/ is the script's own folder
+
 ROOT = Path(__file__).resolve().parent.parent
 SEARCH_KEYS = ("hybrid_p50_ms", "hybrid_p95_ms", "dense_p50_ms", "dense_p95_ms", "lexical_p50_ms", "lexical_p95_ms")
 
 
-def commit(code: Path) -> str:
-    done = subprocess.run(["git", "-C", str(code), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
-    return done.stdout.strip()
-
-
 def run(code: Path, script: str, *arguments: str) -> None:
-    env = dict(os.environ, PYTHONPATH=str(code))
-    subprocess.run([sys.executable, script, *arguments], cwd=code, env=env, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([sys.executable, script, *arguments], cwd=code, env=code_env(code), check=True,
+                   stdout=subprocess.DEVNULL)
 
 
 def search_once(code: Path, index: Path) -> dict:

@@ -136,7 +136,7 @@ def test_preset_cells_quote_whole_sentences_that_name_their_aspect_and_column(kb
                 # that states what its column is ("El distrito es un modelo…") without the word.
                 assert any(all(any(_same_word(c, w) for w in words) for c in terms(t))
                            or {g.concept for g in kb.tagger.tag(t)} & named for t in aspect.terms) \
-                    or (aspect.label == "definición" and DEFINES.match(body)), (aspect.label, cell.sentence)
+                    or (aspect.asks_definition and DEFINES.match(body)), (aspect.label, cell.sentence)
                 if preset.columns == "framework":
                     head = "distrit" if column.id == "distrito industrial" else "clust"
                     assert any(w.startswith(head) for w in words) or cell.doc_id == FOMIN, cell.sentence

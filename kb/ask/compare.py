@@ -83,6 +83,11 @@ class Aspect:
     def question(self) -> str:
         return self.query or self.label
 
+    @property
+    def asks_definition(self) -> bool:
+        """The row asks what its column is: "X es…", "X se define como…" state it."""
+        return bool(set(terms(f"{self.label} {self.query}")) & DEFINITION)
+
 
 @dataclass(frozen=True)
 class Cell:
@@ -284,7 +289,6 @@ def _cues(kb: KnowledgeBase, aspect: Aspect, subjects: list[_Subject]) -> _Cues:
         rest = "".join(" " if any(t.start <= k < t.end for t in tags) else ch for k, ch in enumerate(text))
         stems = [frozenset({stem}) for stem in dict.fromkeys(terms(rest))
                  if len(stem) > 3 and stem not in GENERIC | DEFINITION]
-    definition = bool(set(terms(f"{aspect.label} {aspect.query}")) & DEFINITION)
     named = {c for s in subjects for c in s.concepts}
     heads = {s.head for s in subjects}
     stems = [cue for cue in stems if not cue <= heads]
@@ -292,7 +296,7 @@ def _cues(kb: KnowledgeBase, aspect: Aspect, subjects: list[_Subject]) -> _Cues:
     total = max(kb.store.chunk_count(), 1)
     idf = [min(math.log(1 + total / max(kb.store.term_count(c[:FAMILY]), 1)) for c in cue) for cue in stems]
     top = max(idf, default=1.0) or 1.0
-    return _Cues(tuple(stems), tuple(w / top for w in idf), frozenset(concepts - named), definition)
+    return _Cues(tuple(stems), tuple(w / top for w in idf), frozenset(concepts - named), aspect.asks_definition)
 
 
 @dataclass(frozen=True)

@@ -51,3 +51,16 @@ def test_the_answer_and_the_comparison_quote_by_one_rule():
     assert quotable("El distrito industrial combina cooperación y competencia entre empresas.")
     assert quotable("• las empresas comparten proveedores, trabajadores y clientes;") is False  # lowercase start
     assert quotable("• Las empresas comparten proveedores, trabajadores y clientes;")
+
+
+def test_a_sentence_begun_inside_an_earlier_parenthesis_is_not_quoted():
+    """The FOMIN/BID table puts a whole paragraph in parentheses: its second sentence
+    alone would be quoted with a bracket it never opened."""
+    text = ("(En ambos casos se recurre a formas reticulares y a estrategias de colaboración. Sin embargo, "
+            "hay una diferente percepción de la confianza y de la rivalidad respecto a los rendimientos de las "
+            "empresas).")
+    first, second = spans(text)
+    assert quotable(first) and not quotable(second)
+    # A list item's number is no bracket left open.
+    assert quotable("2) Superar la desconexión entre estas iniciativas y las estrategias de desarrollo territorial.")
+    assert quotable("(ii) La cooperación entre empresas reduce los costos de transacción (Porter, 1998).")

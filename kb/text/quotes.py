@@ -25,6 +25,8 @@ _FOOTNOTE = re.compile(r"^\d{1,3}\.?\s+[A-ZÁÉÍÓÚÑ]")
 # there, so two pieces of text were glued by extraction ("…de Prato en Italia. de
 # transformación productiva…": a footnote in the middle of a sentence of the body).
 _GLUED = re.compile(r"(\S+)\.\s+[a-záéíóúñü]")
+# A list item's number or letter: "2) Superar la desconexión…" closes no parenthesis.
+_ENUMERATOR = re.compile(r"^\(?(?:\d{1,2}|[a-zA-Z]|[ivxIVX]{1,4})\)\s")
 # Captions and source lines describe a figure; they state nothing to quote.
 _CAPTION = re.compile(r"^(ilustración|gráfico|figura|fig\.|tabla|cuadro|mapa|diagrama|fuente|nota)\b[^:.]{0,12}[:.]",
                      re.IGNORECASE)
@@ -40,13 +42,28 @@ def glued(sentence: str) -> bool:
     return False
 
 
+def unopened(sentence: str) -> bool:
+    """Whether `sentence` closes a bracket it never opened: it began inside a parenthesis
+    of an earlier sentence ("…(En ambos casos se recurre a formas reticulares…. Sin
+    embargo, hay una diferente percepción… de las empresas)."), and alone it would be
+    quoted with a stray bracket."""
+    if ")" not in sentence and "]" not in sentence:
+        return False
+    depth = 0
+    for ch in _ENUMERATOR.sub("", sentence, count=1):
+        depth += (ch in "([") - (ch in ")]")
+        if depth < 0:
+            return True
+    return False
+
+
 def quotable(sentence: str) -> bool:
     """Whether the answer or a comparison cell may quote `sentence`: a whole one (a
     list item may end in a semicolon), not a heading, caption or footnote, and not a
-    flattened list. A cut or glued sentence would misquote its source."""
+    flattened list. A cut, glued or half-bracketed sentence would misquote its source."""
     body = sentence.lstrip(BULLETS).rstrip()
     return (MIN_WORDS <= len(sentence.split()) <= MAX_WORDS and not _FOOTNOTE.match(sentence)
-            and not _CAPTION.match(body) and not body[:1].islower() and not glued(body)
+            and not _CAPTION.match(body) and not body[:1].islower() and not glued(body) and not unopened(body)
             and (COMPLETE.search(body) is not None or body.endswith(";")))
 
 

@@ -28,8 +28,8 @@ from kb.text.quotes import locate, quotable, sentences
 # aspect's question and the passage a cell would quote, under which the cell stays
 # empty. The adapter spreads cosines (the base model's sat at 0.8–0.9, these at
 # 0.45–0.7), so the values belong to the model. eval/compare.py sweeps it over the
-# judged cells of eval/compare-cells.jsonl: 0.53 shows 79 % of the cells at precision
-# 0.86; 0.52, 80 % at 0.84; 0.55, 73 % at 0.85; none, 89 % at 0.78.
+# judged cells of eval/compare-cells.jsonl: 0.53 shows 77 % of the cells at precision
+# 0.91; 0.52, 79 % at 0.89; 0.55, 70 % at 0.90; none, 87 % at 0.82.
 THRESHOLD = 0.53
 FLOOR = 0.5  # passages under this cosine are never candidates
 CANDIDATES = 12  # passages per cell (three times as many for a framework column)
@@ -270,9 +270,10 @@ class _Cues:
 
 def _same_word(cue: str, word: str) -> bool:
     """Stems of one word family: Snowball gives "economi" for "economía" but "econom"
-    for "económica", so six letters in common (or all of the shorter) are enough."""
+    for "económica", so six letters in common (or all of the shorter) are enough. A
+    stem of one or two letters is no family: the "d" of "I+D" is not "débil"."""
     n = min(len(cue), len(word), FAMILY)
-    return cue[:n] == word[:n]
+    return cue[:n] == word[:n] if n >= 3 else cue == word
 
 
 def _cues(kb: KnowledgeBase, aspect: Aspect, subjects: list[_Subject]) -> _Cues:

@@ -187,6 +187,20 @@ def test_a_letter_of_an_acronym_names_no_aspect():
     assert count("Las dificultades de coordinación frenan la cooperación.") == 1
 
 
+def test_a_table_over_an_empty_library_has_empty_cells(tmp_path):
+    """Framework columns search the whole library; with nothing indexed yet the table is
+    all «sin evidencia», not a crash of the vector search."""
+    from tests.fakes import FAKE_MODEL, FakeEmbedder
+
+    empty = KnowledgeBase(tmp_path / "idx", FAKE_MODEL)
+    try:
+        columns = columns_for(empty, "framework", ["distrito industrial", "clúster"])
+        table = compare(empty, FakeEmbedder(), columns, [Aspect("confianza entre empresas")])
+    finally:
+        empty.close()
+    assert table.cells == [[None, None]]
+
+
 def test_aspect_terms_survive_a_saved_preset(tmp_path):
     from kb.ask.presets import Preset, load_presets, save_preset
 

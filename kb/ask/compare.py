@@ -193,13 +193,12 @@ def _candidates(kb: KnowledgeBase, embedder, columns: list[Column], aspects: lis
     out: list[list[list[Candidate]]] = []
     for j, column in enumerate(columns):
         allowed = kb.store.chunk_ids(_filters(column, docs)) if column.kind != "framework" or docs else None
-        if allowed is not None and not allowed:
+        depth = CANDIDATES * (3 if column.kind == "framework" else 1)  # many close passages do not name the framework
+        depth = min(depth, len(allowed) if allowed is not None else len(kb.vectors))
+        if not depth:  # nothing indexed in this column (an empty library: framework columns search it all)
             out.append([[] for _ in aspects])
             continue
-        depth = CANDIDATES * (3 if column.kind == "framework" else 1)  # many close passages do not name the framework
-        scores, ids = kb.vectors.search(np.asarray(queries, np.float32),
-                                        min(depth, len(allowed) if allowed is not None else len(kb.vectors)),
-                                        allowed=allowed)
+        scores, ids = kb.vectors.search(np.asarray(queries, np.float32), depth, allowed=allowed)
         others = [subject for k, subject in enumerate(subjects) if k != j and subject is not None]
         rows = kb.store.chunks({int(i) for i in ids.ravel() if i >= 0})
         ranked = []

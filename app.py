@@ -237,8 +237,7 @@ def page_search() -> None:
 
 
 def show_hit(kb: KnowledgeBase, query: str, hit) -> None:
-    from kb.cite.apa import apa_in_text, apa_reference
-    from kb.cite.apa import locator as citation_locator
+    from kb.cite.apa import OCR_MARK, apa_in_text, apa_reference, chunk_locator
     from kb.cite.notebook import Entry
     from kb.text.highlight import highlight_html
 
@@ -247,13 +246,15 @@ def show_hit(kb: KnowledgeBase, query: str, hit) -> None:
         st.markdown(f"<b>[{hit.rank}] {lit(hit.citation)}</b>", unsafe_allow_html=True)
         if chunk.kind != "body":
             st.markdown(f":gray-badge[{chunk.kind_label}]")
+        if chunk.ocr:
+            st.markdown(f":orange-badge[{OCR_MARK}]")
         if hit.tags:
             st.markdown(" ".join(f":blue-badge[{_badge(kb.taxonomy[t].label)}]" for t in hit.tags
                                  if t in kb.taxonomy))
         spans = [(start, end) for _, _, start, end, _ in kb.store.evidence(chunk.id)]
         st.markdown(f"<div class='pasaje'>{highlight_html(chunk.text, query, spans)}</div>",
                     unsafe_allow_html=True)
-        locator = citation_locator(chunk.page_start, chunk.page_end, chunk.paragraph_start, chunk.paragraph_end)
+        locator = chunk_locator(chunk)
         copy, add, context = st.columns(3)
         with copy.expander("Copiar cita"):
             st.code(f"{apa_in_text(hit.meta, chunk.doc_id, locator)}\n\n{apa_reference(hit.meta, chunk.doc_id)}",
@@ -408,10 +409,14 @@ def upload_form() -> None:
     from kb.library import MAX_UPLOAD_BYTES, save_upload
 
     st.subheader("Añadir documentos")
-    files = st.file_uploader("PDF, TXT o MD", type=["pdf", "txt", "md"], accept_multiple_files=True, key="subida",
+    files = st.file_uploader("PDF, TXT, MD, DOCX, ODT, EPUB o HTML",
+                             type=["pdf", "txt", "md", "docx", "odt", "epub", "html", "htm"],
+                             accept_multiple_files=True, key="subida",
                              max_upload_size=MAX_UPLOAD_BYTES // (1024 * 1024))
     for message in st.session_state.get("errores_subida", []):
         st.error(message)
+    for message in st.session_state.get("avisos_ingesta", []):
+        st.warning(message)
     if st.session_state.get("informe_ingesta"):
         st.dataframe(st.session_state["informe_ingesta"], hide_index=True, width="stretch")
     if not files or not st.button("Indexar", key="indexar"):
@@ -430,12 +435,16 @@ def upload_form() -> None:
     bar = st.progress(0.0, text="Indexando: preparando el modelo de embeddings…")
     load_embedder().engine("passage")
     with writer() as kb:
-        summary = ingest(kb, load_embedder(), paths, progress=ingest_progress(bar, "Indexando", started))
+        notices: list[str] = []
+        summary = ingest(kb, load_embedder(), paths, progress=ingest_progress(bar, "Indexando", started),
+                         notify=notices.append)
+    st.session_state["avisos_ingesta"] = notices
     bar.progress(1.0, text="Listo.")
     # Shown after a rerun, so the table above and the lists include the new documents.
     st.session_state["informe_ingesta"] = [
         {"archivo": r.path.name, "resultado": STATUS_LABELS[r.status], "detalle": r.reason or ""}
-        for r in summary.results]
+        for r in summary.results] + [
+        {"archivo": i.path.name, "resultado": "ignorado", "detalle": i.reason} for i in summary.ignored]
     st.rerun()
 
 

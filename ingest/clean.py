@@ -20,6 +20,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 
+from ingest.ocr import CONFIDENCE_FLOOR
 from kb.records import CleanPage, Page
 from kb.text.fold import fold
 from kb.text.words import known_words, spanish_words
@@ -497,6 +498,8 @@ def clean_pages(pages: list[Page], vocabulary: set[str] | None = None) -> list[C
         page_running = running if len(pages) >= RUNNING_MIN_PAGES else repeated_in_page(lines)
         cleaned = clean_text(text, page_running, is_known)
         status = page_status(page.text, cleaned)
+        if status == "ok" and page.ocr_confidence is not None and page.ocr_confidence < CONFIDENCE_FLOOR:
+            status = "ocr-low"
         result.append(
             CleanPage(
                 number=page.number,
@@ -504,6 +507,7 @@ def clean_pages(pages: list[Page], vocabulary: set[str] | None = None) -> list[C
                 raw=page.text,
                 text=cleaned if status == "ok" else "",
                 status=status,
+                ocr_confidence=page.ocr_confidence,
             )
         )
     return result
@@ -527,11 +531,21 @@ def format_page_list(numbers: Iterable[int]) -> str:
 
 def unusable_report(pages: list[CleanPage]) -> str | None:
     """One Spanish line naming the pages that cannot be used, or None if all are ok."""
-    empty = [p.number or 1 for p in pages if p.status == "empty"]
-    junk = [p.number or 1 for p in pages if p.status == "junk"]
+    def numbers(test: Callable[[CleanPage], bool]) -> list[int]:
+        return [p.number or 1 for p in pages if test(p)]
+
+    # A page OCR was tried on and found no words in is a blank page or a picture.
+    empty = numbers(lambda p: p.status == "empty" and p.ocr_confidence is None)
+    blank = numbers(lambda p: p.status == "empty" and p.ocr_confidence is not None)
+    junk = numbers(lambda p: p.status == "junk")
+    low = numbers(lambda p: p.status == "ocr-low")
     parts = []
     if empty:
         parts.append(f"sin capa de texto: {format_page_list(empty)}; requiere OCR")
+    if blank:
+        parts.append(f"sin texto, ni en capa ni reconocible por OCR: {format_page_list(blank)}")
     if junk:
         parts.append(f"texto ilegible: {format_page_list(junk)}")
+    if low:
+        parts.append(f"OCR poco fiable (confianza < {CONFIDENCE_FLOOR:.0f} %), no indexado: {format_page_list(low)}")
     return "; ".join(parts) or None

@@ -1,16 +1,23 @@
-"""Turn a PDF, .txt or .md file into pages of raw text.
+"""Turn a PDF, .txt, .md, .docx, .odt, .epub or .html file into pages of raw text.
 
 This is the only module that imports PyMuPDF, so its quirks stay here.
 """
 
 from __future__ import annotations
 
+import os
 import re
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import NamedTuple
 
 import pymupdf
 
+from ingest.clean import clean_pages
+from ingest.kinds import is_ocr_junk
+from ingest.ocr import DPI as OCR_DPI
+from ingest.ocr import OcrInterrupted, OcrUnavailable, Recognised, recognise
+from ingest.ocr import languages as ocr_languages
 from kb.errors import IngestError
 from kb.records import Extracted, Page
 
@@ -26,16 +33,25 @@ SIGNATURE_WINDOW = 1024
 BOM = b"\xef\xbb\xbf"
 
 
-def extract(path: str | Path) -> Extracted:
-    """Read `path` into pages; raise IngestError with a one-line Spanish reason."""
+def extract(path: str | Path, *, ocr: bool = True) -> Extracted:
+    """Read `path` into pages; raise IngestError with a one-line Spanish reason.
+
+    With `ocr`, a PDF's scanned and unreadable pages are recognised with Tesseract
+    (ingest/ocr.py); where it is missing, `Extracted.notice` says so."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".pdf":
-        return _extract_pdf(path)
+        return _extract_pdf(path, ocr)
     if suffix in TEXT_KINDS:
         return _extract_text(path, TEXT_KINDS[suffix])
+    # Imported here: ingest.formats reuses this module's error helpers.
+    from ingest.formats import SUFFIXES, extract_document
+
+    if suffix in SUFFIXES:
+        return extract_document(path, SUFFIXES[suffix])
     shown = suffix or "sin extensión"
-    raise _error(path, f"extensión no admitida ({shown}); se admiten .pdf, .txt y .md")
+    raise _error(path, f"extensión no admitida ({shown}); se admiten .pdf, .txt, .md, .docx, .odt, .epub, "
+                       ".html y .htm")
 
 
 def _error(path: Path, reason: str) -> IngestError:
@@ -74,7 +90,7 @@ def open_pdf(path: Path, verb: str = "leer") -> pymupdf.Document:
     return doc
 
 
-def _extract_pdf(path: Path) -> Extracted:
+def _extract_pdf(path: Path, ocr: bool = True) -> Extracted:
     doc = open_pdf(path)
     with doc:
         try:
@@ -91,9 +107,82 @@ def _extract_pdf(path: Path) -> Extracted:
             # as whole, and the blank pages as pages without a text layer.
             raise _error(path, "PDF dañado o truncado (el archivo está incompleto: falta su final)")
         pages = [_read_page(doc, index) for index in range(page_count)]
+        notice = None
+        wanted = [index for index, page in enumerate(pages) if ocr and _needs_ocr(doc, index, page)]
+        if wanted:
+            try:
+                langs = ocr_languages()
+            except OcrUnavailable as exc:
+                notice = str(exc)
+            else:
+                pages = _recognise_pages(path, doc, pages, wanted, langs)
         metadata = _metadata(doc)
-        title = _title_guess(doc)
-    return Extracted(path=path, kind="pdf", pages=pages, metadata=metadata, title_guess=title)
+        # A recognised first page has no type sizes to find a title by.
+        title = None if pages[0].ocr_confidence is not None else _title_guess(doc)
+    return Extracted(path=path, kind="pdf", pages=pages, metadata=metadata, title_guess=title, notice=notice)
+
+
+# --- OCR ---------------------------------------------------------------------
+
+
+def _needs_ocr(doc: pymupdf.Document, index: int, page: Page) -> bool:
+    """True for a page whose text must come from its image: no text layer (a
+    scan; glyphs drawn as outlines; a blank page, which Tesseract clears in under
+    a second), a text layer that is not prose (fonts without a Unicode map), or
+    an invisible OCR layer that reads as junk (the Seers scan's:
+    "tor^ectontheus^ubi^ofhisfHibject")."""
+    cleaned = clean_pages([page])[0]  # the page alone: cleaning's own verdict, as ingest will give it
+    if cleaned.status in ("empty", "junk"):
+        return True
+    try:
+        return _is_invisible_ocr_layer(doc.load_page(index)) and is_ocr_junk(cleaned.text)
+    except Exception:  # a page MuPDF cannot read keeps what it has
+        return False
+
+
+# A very large page (a poster, the 1400x885 pt SENA sheet) is rendered at less
+# than DPI so that its image stays under this many pixels.
+MAX_OCR_PIXELS = 40_000_000
+
+
+def render_page(page: pymupdf.Page, dpi: int = OCR_DPI) -> bytes:
+    """The page as a greyscale PNG, for OCR."""
+    pixels_at_1 = page.rect.width * page.rect.height / 72 / 72
+    dpi = min(dpi, int((MAX_OCR_PIXELS / max(pixels_at_1, 1)) ** 0.5))
+    return page.get_pixmap(dpi=dpi, colorspace=pymupdf.csGRAY).tobytes("png")
+
+
+def _recognise_pages(path: Path, doc: pymupdf.Document, pages: list[Page], wanted: list[int],
+                     langs: str) -> list[Page]:
+    """`pages` with those at `wanted` replaced by the text recognised in their image.
+
+    Pages are drawn here, one at a time (MuPDF is not thread-safe), and recognised
+    in one Tesseract process per core; a few drawn pages wait ahead, no more."""
+    pages = list(pages)
+    workers = max(os.cpu_count() or 1, 1)
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kb-ocr")
+    pending: dict[int, Future[Recognised]] = {}
+    try:
+        for index in wanted:
+            try:
+                image = render_page(doc.load_page(index))
+            except Exception:
+                continue  # the page keeps what its text layer had, and is reported as such
+            pending[index] = pool.submit(recognise, image, langs)
+            in_flight = [f for f in pending.values() if not f.done()]
+            if len(in_flight) >= 2 * workers:
+                wait(in_flight, return_when=FIRST_COMPLETED)
+        for index, future in pending.items():
+            found = future.result()
+            page = pages[index]
+            pages[index] = Page(number=page.number, text=found.text, label=page.label,
+                                ocr_confidence=found.confidence)
+    except OcrInterrupted as exc:
+        raise _error(path, str(exc)) from exc
+    finally:
+        # An interrupted ingest must not wait for the pages still queued.
+        pool.shutdown(wait=True, cancel_futures=True)
+    return pages
 
 
 def _metadata(doc: pymupdf.Document) -> dict[str, str]:

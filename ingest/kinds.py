@@ -67,7 +67,7 @@ def _share(lines: list[str], pattern: re.Pattern[str]) -> float:
     return sum(bool(pattern.match(line)) for line in lines) / len(lines) if lines else 0.0
 
 
-def _is_ocr_junk(text: str) -> bool:
+def is_ocr_junk(text: str) -> bool:
     tokens = [t for t in (w.strip(".,;:()«»\"“”¿?¡!") for w in text.split()) if t]
     if len(tokens) < MIN_WORDS_FOR_OCR_TEST:
         return False
@@ -86,7 +86,7 @@ def passage_kind(text: str, section: str | None) -> str:
         return "bibliography"
     if len(_FRONT.findall(text)) >= 2 or (_FRONT.search(text) and len(text.split()) < 60):
         return "front"
-    if _is_ocr_junk(text):
+    if is_ocr_junk(text):
         return "ocr-junk"
     return "body"
 

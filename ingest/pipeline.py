@@ -22,10 +22,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ingest import kinds
+from ingest import kinds, ocr
 from ingest.chunk import VERSION as CHUNKER_VERSION
 from ingest.chunk import chunk_pages
 from ingest.clean import clean_pages, unusable_report
+from kb.ask.presets import PRESETS_FILE
 from kb.cite.catalog import CATALOG_FILE, load_catalog, slugify
 from kb.concepts.taxonomy import TAXONOMY_FILE
 from kb.errors import KBError
@@ -36,7 +37,7 @@ from kb.records import Chunk, CleanPage, DocumentMeta, DocumentRow, Extracted
 from kb.store.db import Store
 from kb.text.analysis import analyze
 
-SUPPORTED = (".pdf", ".txt", ".md")
+SUPPORTED = (".pdf", ".txt", ".md", ".docx", ".odt", ".epub", ".html", ".htm")
 # Stored as the setting "chunking": an index whose passages another chunker or
 # classifier made is chunked and embedded again, once (see `rechunk_if_changed`).
 CHUNKING = f"{CHUNKER_VERSION}.{kinds.VERSION}"
@@ -82,19 +83,33 @@ class Progress:
         return min(1.0, (self.files_done + part) / max(self.files_total, 1))
 
 
+@dataclass(frozen=True)
+class Ignored:
+    """A file found in a folder and left out, with why, in Spanish."""
+
+    path: Path
+    reason: str
+
+
 @dataclass
 class Summary:
     results: list[FileResult] = field(default_factory=list)
     pruned: list[str] = field(default_factory=list)
-    ignored: int = 0  # files in folders with an unsupported extension
+    ignored: list[Ignored] = field(default_factory=list)  # files in folders with an unsupported extension
 
     def count(self, status: str) -> int:
         return sum(r.status == status for r in self.results)
 
 
-def discover(paths: Iterable[str | Path]) -> tuple[list[Path], int]:
-    """Files to ingest: named files as given, folders searched for supported files."""
-    files, ignored = [], 0
+# kb's own files, which live beside the documents: never documents, never worth a warning.
+KB_FILES = (CATALOG_FILE, TAXONOMY_FILE, PRESETS_FILE)
+
+
+def discover(paths: Iterable[str | Path]) -> tuple[list[Path], list[Ignored]]:
+    """Files to ingest: named files as given, folders searched for supported files;
+    and the files in those folders left out, each with its reason."""
+    files: list[Path] = []
+    ignored: list[Ignored] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
@@ -103,8 +118,8 @@ def discover(paths: Iterable[str | Path]) -> tuple[list[Path], int]:
                     continue
                 if child.suffix.lower() in SUPPORTED:
                     files.append(child)
-                elif child.name not in (CATALOG_FILE, TAXONOMY_FILE):
-                    ignored += 1
+                elif child.name not in KB_FILES:
+                    ignored.append(Ignored(child, f"extensión no admitida: {child.suffix or 'sin extensión'}"))
         else:
             files.append(path)  # extract() explains what is wrong with it, if anything
     return list(dict.fromkeys(p.resolve() if p.exists() else p for p in files)), ignored
@@ -139,19 +154,26 @@ def ingest(kb: KnowledgeBase, embedder, paths: Iterable[str | Path], *, prune: b
     # Files whose content is stored already are only hashed ahead, not extracted:
     # re-ingesting an unchanged library must stay instant.
     stored = {document.sha256 for document in kb.store.documents()}
+    reread = kb.store.unrecognised_hashes() if ocr.installed_languages() else set()
+    stored -= reread
     finished: FileResult | None = None
+    notices: set[str] = set()
     try:
         with _prepared_ahead(files, stored) as prepared:
             for done, path in enumerate(files):
                 progress(Progress(done, len(files), pages, chunks, path, finished=finished))
                 ready = next(prepared)
+                notice = ready.extracted.notice if ready.extracted else None
+                if notice and notice not in notices:  # said once per ingest, not once per scan
+                    notices.add(notice)
+                    notify(notice)
 
                 def embedded(n: int, total: int, done: int = done, path: Path = path) -> None:
                     progress(Progress(done, len(files), pages, chunks + n, path, n, total))
 
                 try:
                     catalog = catalogs.setdefault(path.parent, load_catalog(path.parent / CATALOG_FILE))
-                    result = _ingest_file(kb, embedder, ready, catalog.get(path.name), embedded)
+                    result = _ingest_file(kb, embedder, ready, catalog.get(path.name), embedded, reread)
                 except KBError as error:
                     result = FileResult(path, "failed", reason=str(error))
                 except OSError as error:
@@ -232,12 +254,14 @@ def _read_and_chunk(prepared: _Prepared, doc_id: str) -> None:
 
 
 def _ingest_file(kb: KnowledgeBase, embedder, prepared: _Prepared, meta: DocumentMeta | None,
-                 embedded: Callable[[int, int], None]) -> FileResult:
+                 embedded: Callable[[int, int], None], reread: set[str]) -> FileResult:
     if prepared.error is not None:
         raise prepared.error
     path, sha, store = prepared.path, prepared.sha, kb.store
     assert sha is not None  # hashed by _prepare, or it set the error raised above
     same_content = store.document_by_hash(sha)
+    if same_content is not None and sha in reread and same_content.path == str(path):
+        same_content = None  # stored before OCR with pages that need it: read again, replacing it
     if same_content is not None:
         if same_content.path == str(path):
             if meta is not None and meta != same_content.meta:

@@ -115,7 +115,7 @@ def _open_kb(index_path: str | None, model_path: str | None, write: bool = False
 @INDEX_OPTION
 @MODEL_OPTION
 def ingest_command(paths: tuple[str, ...], prune: bool, index_path: str | None, model_path: str | None) -> None:
-    """Indexa archivos PDF, TXT y MD (o carpetas con ellos).
+    """Indexa archivos PDF, TXT, MD, DOCX, ODT, EPUB y HTML (o carpetas con ellos).
 
     Sale con código 0 si se indexó (o ya estaba indexado) algún archivo y con
     código 2 si no se pudo indexar ninguno o no había ninguno.
@@ -131,11 +131,13 @@ def ingest_command(paths: tuple[str, ...], prune: bool, index_path: str | None, 
     files, ignored = discover(paths)
     if not files:
         kb.close()
-        click.echo(f"No hay archivos PDF, TXT o MD en: {', '.join(paths)}", err=True)
+        click.echo(f"No hay archivos PDF, TXT, MD, DOCX, ODT, EPUB o HTML en: {', '.join(paths)}", err=True)
+        _echo_ignored(ignored, err=True)
         raise SystemExit(NOTHING_INDEXED)
     try:
         with _ingest_display(len(files)) as progress:
-            summary = ingest(kb, embedder, files, prune=prune, progress=progress)
+            summary = ingest(kb, embedder, files, prune=prune, progress=progress,
+                             notify=lambda m: click.echo(m, err=True))
     finally:
         kb.close()
     summary.ignored = ignored  # `files` was discovered here, once, to size the progress bar
@@ -144,15 +146,22 @@ def ingest_command(paths: tuple[str, ...], prune: bool, index_path: str | None, 
         f"Indexados: {summary.count('indexed')} · reemplazados: {summary.count('replaced')} · "
         f"sin cambios: {summary.count('unchanged')} · duplicados: {summary.count('duplicate')} · "
         f"fallidos: {summary.count('failed')}"
-        + (f" · ignorados (extensión no admitida): {summary.ignored}" if summary.ignored else "")
+        + (f" · ignorados (extensión no admitida): {len(summary.ignored)}" if summary.ignored else "")
         + (f" · retirados: {len(summary.pruned)}" if summary.pruned else "")
     )
     for result in summary.results:
         if result.reason:
             mark = "✗" if result.status == "failed" else "!"
             click.echo(f"  {mark} {result.reason}")
+    _echo_ignored(summary.ignored)
     if ok == 0:
         raise SystemExit(NOTHING_INDEXED)
+
+
+def _echo_ignored(ignored, err: bool = False) -> None:
+    # Named one by one: a count alone leaves the user searching for the file that did not go in.
+    for item in ignored:
+        click.echo(f"  ignorado: {item.path} ({item.reason})", err=err)
 
 
 @contextmanager

@@ -58,6 +58,17 @@ def sparse_min_setting() -> int | None:
     return _int_setting("KB_SPARSE_MIN")
 
 
+def ocr_languages_setting() -> str | None:
+    """`KB_OCR_LANGS`: Tesseract's languages for scanned pages ("spa+eng"; ingest/ocr.py
+    holds the default)."""
+    return os.environ.get("KB_OCR_LANGS") or None
+
+
+def child_environment(**changes: str) -> dict[str, str]:
+    """The environment for a program kb starts (Tesseract), with `changes`."""
+    return {**os.environ, **changes}
+
+
 def _int_setting(name: str) -> int | None:
     value = os.environ.get(name)
     return int(value) if value else None

@@ -7,8 +7,12 @@ file a user would edit by hand, so a later re-ingest keeps the edit.
 
 from __future__ import annotations
 
+import codecs
+import io
 import os
 import re
+import zipfile
+import zlib
 from dataclasses import fields
 from pathlib import Path
 
@@ -22,6 +26,21 @@ from kb.text.fold import to_ascii
 UPLOAD_DIR = "documentos"
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 EDITABLE = ("title", "authors", "year", "venue", "doi")
+# The kind (as `kind_of` names it) each accepted extension must have.
+UPLOAD_KINDS = {".pdf": "pdf", ".txt": "text", ".md": "text", ".docx": "docx", ".odt": "odt", ".epub": "epub",
+                ".html": "html", ".htm": "html"}
+ACCEPTED = "PDF, TXT, MD, DOCX, ODT, EPUB o HTML"
+_FOUND = {"pdf": "un PDF", "text": "texto", "html": "una página HTML", "docx": "un documento Word",
+          "odt": "un documento OpenDocument", "epub": "un EPUB", "zip": "un archivo ZIP de otro tipo"}
+_MIMETYPES = {b"application/vnd.oasis.opendocument.text": "odt", b"application/epub+zip": "epub"}
+# A page, not text that mentions a tag: what opens the file (after a byte order
+# mark, an XML declaration, comments), or a <body> anywhere near the start.
+_HTML_START = re.compile(rb"^(?:\xef\xbb\xbf)?(?:\s|<\?xml[^>]*>|<!--.*?-->)*<(?:!doctype\s+html|html|head|body)\b",
+                         re.IGNORECASE | re.DOTALL)
+_HTML_BODY = re.compile(rb"<body\b", re.IGNORECASE)
+# Looser, only for a file named .html: a fragment that opens with a common tag.
+_HTML_FRAGMENT = re.compile(rb"^(?:\xef\xbb\xbf)?(?:\s|<!--.*?-->)*<(?:p|div|h[1-6]|meta|title|table|ul|ol|section|"
+                            rb"article|span|a)\b", re.IGNORECASE | re.DOTALL)
 
 
 class UploadError(KBError):
@@ -39,10 +58,15 @@ def safe_name(name: str) -> str:
 
 
 def kind_of(data: bytes) -> str | None:
-    """The kind of an upload, from its content: "pdf", "text" or None (anything else)."""
+    """The kind of an upload, from its content: "pdf", "docx", "odt", "epub", "zip"
+    (another archive), "html", "text" or None (anything else)."""
     if data.startswith(b"%PDF-"):
         return "pdf"
+    if data.startswith(b"PK\x03\x04"):
+        return _zip_kind(data)
     head = data[:4096]
+    if _is_html(head):
+        return "html"
     if b"\x00" in head:
         return None
     try:
@@ -50,24 +74,48 @@ def kind_of(data: bytes) -> str | None:
     except UnicodeDecodeError as error:
         if error.start < len(head) - 4:  # a multibyte character cut at the edge is fine
             return None
-    if re.match(rb"\s*<(!doctype|html)", head, re.IGNORECASE):
-        return None
     return "text"
+
+
+def _zip_kind(data: bytes) -> str | None:
+    # OpenDocument and EPUB name their type in a "mimetype" member; Word has no such
+    # member, but its main part has a fixed name.
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            names = set(archive.namelist())
+            if "mimetype" in names and archive.getinfo("mimetype").file_size <= 100:
+                with archive.open("mimetype") as member:
+                    kind = _MIMETYPES.get(member.read(100).strip())
+                if kind:
+                    return kind
+            if "word/document.xml" in names:
+                return "docx"
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, RuntimeError, NotImplementedError, zlib.error):
+        return None
+    return "zip"
+
+
+def _is_html(head: bytes) -> bool:
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        head = head.decode("utf-16", errors="ignore").encode("utf-8")
+    return bool(_HTML_START.match(head) or _HTML_BODY.search(head))
 
 
 def save_upload(index_directory: Path, name: str, data: bytes, *, max_bytes: int = MAX_UPLOAD_BYTES) -> Path:
     """Store an uploaded file under the data directory and return its path."""
     target_name = safe_name(name)
     suffix = Path(target_name).suffix
-    if suffix not in (".pdf", ".txt", ".md"):
-        raise UploadError(f"{name}: tipo de archivo no admitido (use PDF, TXT o MD)")
+    expected = UPLOAD_KINDS.get(suffix)
+    if expected is None:
+        raise UploadError(f"{name}: tipo de archivo no admitido (use {ACCEPTED})")
     if not data:
         raise UploadError(f"{name}: el archivo está vacío")
     if len(data) > max_bytes:
         raise UploadError(f"{name}: supera el tamaño máximo de {max_bytes // (1024 * 1024)} MB")
     kind = kind_of(data)
-    if (suffix == ".pdf") != (kind == "pdf") or kind is None:
-        found = {"pdf": "un PDF", "text": "texto"}.get(kind or "", "otro tipo de archivo")
+    fragment = expected == "html" and kind == "text" and _HTML_FRAGMENT.match(data[:4096])
+    if kind != expected and not fragment:
+        found = _FOUND.get(kind or "", "otro tipo de archivo")
         raise UploadError(f"{name}: el contenido no corresponde a la extensión {suffix} (parece {found})")
     folder = Path(index_directory) / UPLOAD_DIR
     folder.mkdir(parents=True, exist_ok=True)

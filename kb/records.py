@@ -17,11 +17,14 @@ class Page:
     `number` is the 1-based PDF page index, or the 1-based form-feed page of a
     text file; None for a text file without form feeds (no pages to cite).
     `label` is the printed page label when the PDF defines one.
+    `ocr_confidence` is set when the text was recognised from the page's image
+    (mean word confidence, 0-100); None for a text layer.
     """
 
     number: int | None
     text: str
     label: str | None = None
+    ocr_confidence: float | None = None
 
 
 @dataclass
@@ -31,14 +34,17 @@ class Extracted:
     pages: list[Page]
     metadata: dict[str, str] = field(default_factory=dict)  # raw PDF metadata, may be empty
     title_guess: str | None = None  # the first page's largest-type line(s), for documents without a title
+    notice: str | None = None  # why pages that needed OCR were not recognised (Tesseract missing)
 
 
 @dataclass
 class CleanPage:
     """A page after cleaning; `raw` is kept so any quote can be checked against the source.
 
-    `status` is "ok", "empty" (no text layer) or "junk" (text that is not
-    prose: control characters, too few letters); only "ok" pages are chunked.
+    `status` is "ok", "empty" (no text layer, and none recognised), "junk" (text
+    that is not prose: control characters, too few letters) or "ocr-low" (text
+    recognised with a mean word confidence under the floor); only "ok" pages are
+    chunked. `ocr_confidence` as in `Page`.
     """
 
     number: int | None
@@ -46,6 +52,7 @@ class CleanPage:
     raw: str
     text: str
     status: str = "ok"
+    ocr_confidence: float | None = None
 
 
 @dataclass(frozen=True)
@@ -137,6 +144,7 @@ class ChunkRow:
     start: int = 0  # offset of the first character in page_start's clean text
     end: int = 0  # offset after the last character in page_end's clean text
     kind: str = "body"
+    ocr: bool = False  # some of its text was recognised from a page image
 
     @property
     def kind_label(self) -> str:

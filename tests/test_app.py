@@ -242,7 +242,7 @@ def test_upload_indexes_good_files_reports_bad_ones_and_metadata_is_editable(hom
     at.button(key="indexar").click().run()
     assert not at.exception, at.exception
     assert [e.value for e in at.error] == [
-        "informe.pdf: el contenido no corresponde a la extensión .pdf (parece otro tipo de archivo)"]
+        "informe.pdf: el contenido no corresponde a la extensión .pdf (parece una página HTML)"]
     stored = copy / "documentos" / "nota-de-campo.txt"
     assert stored.is_file()
     report = at.dataframe[-1].value

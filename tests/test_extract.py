@@ -209,7 +209,7 @@ def test_unreadable_page_gets_empty_text_and_the_rest_is_kept(tmp_path, monkeypa
 
     monkeypatch.setattr(pymupdf.Page, "get_text", failing_on_second_page)
 
-    result = extract(path)
+    result = extract(path, ocr=False)  # with OCR the page would be read from its image (tests/test_ocr.py)
 
     assert [(page.number, page.text.strip()) for page in result.pages] == [(1, "uno"), (2, ""), (3, "tres")]
 
@@ -236,10 +236,11 @@ def test_extension_is_case_insensitive(tmp_path):
 
 
 def test_unsupported_extension_is_rejected(tmp_path):
-    path = tmp_path / "informe.docx"
+    path = tmp_path / "datos.xlsx"
     path.write_bytes(b"PK\x03\x04")
 
-    assert error_of(path) == f"{path}: extensión no admitida (.docx); se admiten .pdf, .txt y .md"
+    assert error_of(path) == (f"{path}: extensión no admitida (.xlsx); se admiten .pdf, .txt, .md, .docx, .odt, "
+                              ".epub, .html y .htm")
 
 
 @pytest.mark.parametrize("name", ["falta.pdf", "falta.txt"])
@@ -372,10 +373,9 @@ def test_real_blank_placeholder_page_has_no_letters():
     assert not re.search(r"[^\W\d_]", pages[0].text)
 
 
-def test_real_page_drawn_as_outlines_has_empty_text():
-    real_pdf("es_sena_sintesis_sin_texto.pdf")
-
-    pages = extracted("es_sena_sintesis_sin_texto.pdf").pages
+def test_real_page_drawn_as_outlines_has_no_text_layer():
+    # Its text comes from OCR instead (tests/test_ocr.py).
+    pages = extract(real_pdf("es_sena_sintesis_sin_texto.pdf"), ocr=False).pages
 
     assert [(page.number, page.text.strip()) for page in pages] == [(1, "")]
 

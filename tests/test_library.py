@@ -9,9 +9,14 @@ from kb import config
 from kb.cite.catalog import load_catalog
 from kb.index import KnowledgeBase
 from kb.library import UploadError, edit_metadata, safe_name, save_upload
+from tests.documents import docx_bytes, epub_bytes, odt_bytes, word_paragraph, xhtml
 from tests.fakes import FAKE_MODEL, FakeEmbedder
 
 PDF = b"%PDF-1.4\n%fake but the signature is what is checked here\n"
+DOCX = docx_bytes(word_paragraph("La cooperación entre empresas."))
+ODT = odt_bytes("<text:p>La cooperación entre empresas.</text:p>")
+EPUB = epub_bytes({"cap1.xhtml": xhtml("Uno", "<p>Texto.</p>")}, ["cap1.xhtml"], title="Libro", creator="Autora")
+PAGE = b"<!-- guardada desde el navegador -->\n<!DOCTYPE html><html><body><p>Cooperaci\xf3n</p></body></html>"
 
 
 @pytest.mark.parametrize("name, expected", [
@@ -33,11 +38,31 @@ def test_upload_is_stored_under_the_data_directory(tmp_path):
     assert save_upload(tmp_path, "nota.md", "# Título\n\nTexto con ñ.".encode()).suffix == ".md"
 
 
+@pytest.mark.parametrize("name, data", [
+    ("informe.docx", DOCX),
+    ("acta.odt", ODT),
+    ("libro.epub", EPUB),
+    ("pagina.html", PAGE),  # Windows-1252, as many saved pages are
+    ("fragmento.htm", "<p>Un párrafo suelto.</p>".encode()),
+])
+def test_documents_of_every_format_are_accepted(tmp_path, name, data):
+    path = save_upload(tmp_path, name, data)
+    assert path == tmp_path / "documentos" / name and path.read_bytes() == data
+
+
 @pytest.mark.parametrize("name, data, reason", [
     ("informe.pdf", b"<!DOCTYPE html><html>Access Denied</html>", "no corresponde a la extensión .pdf"),
     ("notas.txt", PDF, "no corresponde a la extensión .txt (parece un PDF)"),
     ("vacio.pdf", b"", "el archivo está vacío"),
-    ("programa.exe", b"MZ\x90\x00", "tipo de archivo no admitido"),
+    ("programa.exe", b"MZ\x90\x00", "tipo de archivo no admitido (use PDF, TXT, MD, DOCX, ODT, EPUB o HTML)"),
+    ("informe.docx", PDF, "no corresponde a la extensión .docx (parece un PDF)"),
+    ("informe.docx", ODT, "no corresponde a la extensión .docx (parece un documento OpenDocument)"),
+    ("libro.epub", DOCX, "no corresponde a la extensión .epub (parece un documento Word)"),
+    ("acta.odt", b"PK\x03\x04 roto", "no corresponde a la extensión .odt (parece otro tipo de archivo)"),
+    ("notas.txt", PAGE, "no corresponde a la extensión .txt (parece una página HTML)"),
+    ("notas.md", b"  <html><body>Hola</body></html>", "no corresponde a la extensión .md (parece una página HTML)"),
+    ("pagina.html", DOCX, "no corresponde a la extensión .html (parece un documento Word)"),
+    ("pagina.html", b"Solo texto, sin etiquetas.", "no corresponde a la extensión .html (parece texto)"),
     ("latin1.txt", "canción".encode("latin-1") * 10, "no corresponde a la extensión .txt"),
 ])
 def test_bad_uploads_are_refused_with_the_reason(tmp_path, name, data, reason):

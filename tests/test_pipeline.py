@@ -80,7 +80,7 @@ def test_bad_files_fail_with_one_line_and_the_rest_is_indexed(kb, tmp_path, corp
     failed = {r.path.name: r.reason for r in summary.results if r.status == "failed"}
     assert set(failed) == {"vacio.pdf", "pagina.pdf", "latin1.txt"}
     assert all(reason.startswith(str(bad)) and "\n" not in reason for reason in failed.values())
-    assert summary.ignored == 1
+    assert [(i.path.name, i.reason) for i in summary.ignored] == [("foto.png", "extensión no admitida: .png")]
     assert summary.count("indexed") == 1
 
 
@@ -106,8 +106,12 @@ def test_an_exception_midway_leaves_the_previous_index_intact(kb, corpus, monkey
     reopened.close()
 
 
-def test_pdf_without_text_layer_is_reported_not_indexed(kb, tmp_path):
+def test_pdf_without_text_layer_is_reported_not_indexed(kb, tmp_path, monkeypatch):
     import pymupdf
+
+    from ingest import ocr
+
+    monkeypatch.setattr(ocr, "installed_languages", lambda: None)  # with OCR: tests/test_ocr.py
 
     scan = tmp_path / "escaneo.pdf"
     doc = pymupdf.open()
@@ -234,7 +238,7 @@ def test_a_folder_of_thousands_of_files(kb, tmp_path):
         (folder / f"nota-{i:02d}.txt").write_text(f"Nota {i}: la cooperación número {i} entre empresas del distrito.",
                                                   encoding="utf-8")
     summary = ingest(kb, FakeEmbedder(), [folder])
-    assert summary.ignored == 2500
+    assert len(summary.ignored) == 2500 and summary.ignored[0].path == folder / "imagen-0000.jpg"
     assert summary.count("indexed") == 40 and summary.count("failed") == 0
 
 

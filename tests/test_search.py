@@ -137,7 +137,8 @@ def test_cli_ingest_of_a_folder_without_documents_says_so(tmp_path, monkeypatch)
     (empty / "foto.jpg").write_bytes(b"\xff\xd8")
     result = CliRunner().invoke(cli_module.cli, ["ingest", str(empty)])
     assert result.exit_code == cli_module.NOTHING_INDEXED
-    assert f"No hay archivos PDF, TXT o MD en: {empty}" in result.output
+    assert f"No hay archivos PDF, TXT, MD, DOCX, ODT, EPUB o HTML en: {empty}" in result.output
+    assert f"ignorado: {empty / 'foto.jpg'} (extensión no admitida: .jpg)" in result.output
 
 
 def test_english_plural_meets_the_spanish_singular(indexed):

@@ -96,7 +96,9 @@ def _read(filename: str) -> tuple[tuple[Chunk, ...], dict[Span, int]]:
     from ingest.pipeline import passages as chunk
 
     path = corpus_dir() / filename
-    pieces = tuple(p for p in chunk(path.stem, clean_pages(extract(path).pages)) if p.kind == "body")
+    # Text layers only: the rows' offsets were taken from them, and a Tesseract
+    # release must not move a training passage.
+    pieces = tuple(p for p in chunk(path.stem, clean_pages(extract(path, ocr=False).pages)) if p.kind == "body")
     return pieces, {Span.of(piece): n for n, piece in enumerate(pieces)}
 
 

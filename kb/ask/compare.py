@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from kb.cite.apa import locator, short_citation
+from kb.cite.apa import chunk_citation, chunk_locator
 from kb.index import KnowledgeBase
 from kb.records import SEARCHED_KINDS, ChunkRow, Filters
 from kb.text.analysis import terms
@@ -167,10 +167,9 @@ def _compare(kb: KnowledgeBase, embedder, columns: list[Column], aspects: list[A
                 chunk = option.chunk
                 if chunk.doc_id not in metas:
                     metas.update(kb.store.metas([chunk.doc_id]))
-                where = locator(chunk.page_start, chunk.page_end, chunk.paragraph_start, chunk.paragraph_end)
                 table.cells[i][j] = Cell(column.id, chunk.text, option.quote.sentence, chunk.doc_id,
                                          option.quote.page, option.score, chunk.chunk_id,
-                                         short_citation(metas[chunk.doc_id], chunk.doc_id, where), where)
+                                         chunk_citation(metas[chunk.doc_id], chunk), chunk_locator(chunk))
     return table
 
 

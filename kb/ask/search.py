@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kb.cite.apa import locator, short_citation
+from kb.cite.apa import chunk_citation
 from kb.index import KnowledgeBase
 from kb.records import ChunkRow, DocumentMeta, Filters
 from kb.text.analysis import fts_query, is_english, terms
@@ -151,6 +151,5 @@ def _ranked_hits(kb: KnowledgeBase, query: str, k: int, filters: Filters | None,
     for rank, (row_id, score) in enumerate(top, 1):
         chunk = rows[row_id]
         meta = metas[chunk.doc_id]
-        where = locator(chunk.page_start, chunk.page_end, chunk.paragraph_start, chunk.paragraph_end)
-        hits.append(Hit(rank, score, chunk, meta, short_citation(meta, chunk.doc_id, where), tuple(tags[row_id])))
+        hits.append(Hit(rank, score, chunk, meta, chunk_citation(meta, chunk), tuple(tags[row_id])))
     return hits

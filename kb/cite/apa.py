@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from kb.records import DocumentMeta
+from kb.records import ChunkRow, DocumentMeta
 from kb.text.fold import fold_key
 
 Segment = tuple[str, bool]  # (text, italic)
@@ -238,6 +238,21 @@ def locator(page_start: int | None, page_end: int | None, paragraph_start: int, 
     if paragraph_end != paragraph_start:
         return f"párrs. {paragraph_start}–{paragraph_end}"
     return f"párr. {paragraph_start}"
+
+
+# Said of every passage with text recognised from a page image, wherever it is cited:
+# a reader should check such a quote against the page before using it.
+OCR_MARK = "texto reconocido por OCR"
+
+
+def chunk_locator(chunk: ChunkRow) -> str:
+    return locator(chunk.page_start, chunk.page_end, chunk.paragraph_start, chunk.paragraph_end)
+
+
+def chunk_citation(meta: DocumentMeta, chunk: ChunkRow) -> str:
+    """The short citation of a passage, marked when its text was recognised by OCR."""
+    citation = short_citation(meta, chunk.doc_id, chunk_locator(chunk))
+    return f"{citation} [{OCR_MARK}]" if chunk.ocr else citation
 
 
 def short_citation(meta: DocumentMeta, doc_id: str, where: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kb.cite.apa import locator, short_citation
+from kb.cite.apa import chunk_citation
 from kb.concepts.taxonomy import FRAMEWORKS, Concept
 from kb.index import KnowledgeBase
 
@@ -57,9 +57,8 @@ def concept_report(kb: KnowledgeBase, concept_id: str, k: int = 5) -> ConceptRep
     passages = []
     for row_id in ids:
         chunk = rows[row_id]
-        where = locator(chunk.page_start, chunk.page_end, chunk.paragraph_start, chunk.paragraph_end)
         evidence = tuple(dict.fromkeys(matched for concept, _, _, _, matched in kb.store.evidence(row_id)
                                        if concept == concept_id))
-        passages.append(Passage(chunk.chunk_id, chunk.doc_id, short_citation(metas[chunk.doc_id], chunk.doc_id, where),
+        passages.append(Passage(chunk.chunk_id, chunk.doc_id, chunk_citation(metas[chunk.doc_id], chunk),
                                 chunk.text, evidence))
     return ConceptReport(concept, documents, passages)

@@ -179,6 +179,16 @@ class Store:
     def documents(self) -> list[DocumentRow]:
         return self._documents("", ())
 
+    def unrecognised_hashes(self) -> set[str]:
+        """The content hashes of PDFs stored before kb had OCR that needed it: a page
+        without text or with junk, or passages of an unreadable OCR layer, and no page
+        recognised yet. They are read again, once, when Tesseract is there."""
+        sql = ("SELECT d.sha256 FROM documents d WHERE d.kind = 'pdf' "
+               "AND NOT EXISTS (SELECT 1 FROM pages p WHERE p.document = d.id AND p.ocr_confidence IS NOT NULL) "
+               "AND (EXISTS (SELECT 1 FROM pages p WHERE p.document = d.id AND p.status IN ('empty', 'junk')) "
+               "OR EXISTS (SELECT 1 FROM chunks c WHERE c.document = d.id AND c.kind = 'ocr-junk'))")
+        return {row[0] for row in self.db.execute(sql)}
+
     def _documents(self, where: str, params: tuple) -> list[DocumentRow]:
         sql = f"""
             SELECT d.id, d.doc_id, d.path, d.sha256, d.kind, {_META_COLUMNS}, d.report,
@@ -222,8 +232,9 @@ class Store:
 
     def insert_pages(self, document: int, pages: Iterable) -> None:
         self.db.executemany(
-            "INSERT INTO pages(document, ordinal, number, label, raw, text, status) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(document, i, p.number, p.label, p.raw, p.text, p.status) for i, p in enumerate(pages)],
+            "INSERT INTO pages(document, ordinal, number, label, raw, text, status, ocr_confidence) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(document, i, p.number, p.label, p.raw, p.text, p.status, p.ocr_confidence) for i, p in enumerate(pages)],
         )
 
     def insert_chunks(self, document: int, chunks: list, analyzed: list[str], vectors: np.ndarray) -> list[int]:
@@ -243,7 +254,10 @@ class Store:
     # chunks -------------------------------------------------------------------
 
     _CHUNK_COLUMNS = ("c.id, c.chunk_id, d.doc_id, c.ordinal, c.text, c.page_start, c.page_end, "
-                      'c.paragraph_start, c.paragraph_end, c.section, c.start, c."end", c.kind')
+                      'c.paragraph_start, c.paragraph_end, c.section, c.start, c."end", c.kind, '
+                      # Whether any page of the passage was recognised by OCR (kb.records.ChunkRow.ocr).
+                      "EXISTS (SELECT 1 FROM pages p WHERE p.document = c.document AND p.ocr_confidence IS NOT NULL "
+                      "AND p.number BETWEEN c.page_start AND c.page_end)")
 
     def chunks(self, ids: Iterable[int]) -> dict[int, ChunkRow]:
         ids = list(ids)
@@ -252,12 +266,12 @@ class Store:
         marks = ",".join("?" * len(ids))
         sql = (f"SELECT {self._CHUNK_COLUMNS} FROM chunks c JOIN documents d ON d.id = c.document "
                f"WHERE c.id IN ({marks})")
-        return {row[0]: ChunkRow(*row) for row in self.db.execute(sql, ids)}
+        return {row[0]: ChunkRow(*row[:-1], ocr=bool(row[-1])) for row in self.db.execute(sql, ids)}  # type: ignore[misc]
 
     def pages(self, doc_id: str) -> list:
         from kb.records import CleanPage
 
-        sql = ("SELECT p.number, p.label, p.raw, p.text, p.status FROM pages p "
+        sql = ("SELECT p.number, p.label, p.raw, p.text, p.status, p.ocr_confidence FROM pages p "
                "JOIN documents d ON d.id = p.document WHERE d.doc_id = ? ORDER BY p.ordinal")
         return [CleanPage(*row) for row in self.db.execute(sql, (doc_id,))]
 

@@ -93,6 +93,11 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration("chunk-kinds", (
         "ALTER TABLE chunks ADD COLUMN kind TEXT NOT NULL DEFAULT 'body'",
     )),
+    # A page's text recognised from its image: Tesseract's mean word confidence;
+    # NULL for a text layer (every page stored before OCR was added).
+    Migration("page-ocr", (
+        "ALTER TABLE pages ADD COLUMN ocr_confidence REAL",
+    )),
 )
 
 # Which steps an index has had, by name, beside the schema number SQLite keeps.

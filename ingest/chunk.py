@@ -83,6 +83,13 @@ def _spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+def numbered_paragraphs(pages: list[CleanPage]) -> list[tuple[int, str]]:
+    """Each paragraph of the usable pages with the number citations give it ("párr. 12")."""
+    usable = [p for p in pages if p.status == "ok" and p.text.strip()]
+    spans = [page.text[start:end] for page in usable for start, end in _spans(page.text)]
+    return list(enumerate(spans, start=1))
+
+
 def _paragraphs(pages: list[CleanPage], max_words: int) -> list[_Paragraph]:
     paragraphs: list[_Paragraph] = []
     number, section = 0, None

@@ -107,6 +107,11 @@ def from_tsv(tsv: str) -> Recognised:
             confidences.append(confidence)
         paragraph = paragraphs.setdefault((row["block_num"], row["par_num"]), {})
         paragraph.setdefault(row["line_num"], []).append(word)
-    text = "\n\n".join("\n".join(" ".join(words) for words in lines.values()) for lines in paragraphs.values())
+    # A paragraph without two letters or digits together is a speck or a stamp read as
+    # "A" or "*" (the Seers scan's first page ends in one): alone, it would become a
+    # passage of its own, nearest to every nonsense query.
+    kept = [lines for lines in paragraphs.values()
+            if any(sum(ch.isalnum() for ch in word) >= 2 for words in lines.values() for word in words)]
+    text = "\n\n".join("\n".join(" ".join(words) for words in lines.values()) for lines in kept)
     mean = sum(confidences) / len(confidences) if confidences else 0.0
     return Recognised(text, round(mean, 1), len(confidences))

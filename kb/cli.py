@@ -241,14 +241,15 @@ def search_command(queries, k, as_json, docs, years, authors, tags, mode, every_
     """Busca pasajes que respondan a cada consulta, con su cita y sus conceptos."""
     import json
 
+    from dataclasses import replace
+
     from kb.ask.search import search
     from kb.records import Filters
 
     kb, embedder = _open_ready(index_path, model_path)
     filters = Filters(tuple(docs), tuple(years), tuple(authors), tuple(tags))
     try:
-        for tag in tags:
-            kb.taxonomy.require(tag)
+        filters = replace(filters, tags=tuple(kb.taxonomy.require(tag).id for tag in tags))
         if mode == "lexical":
             vectors = [None] * len(queries)
         else:  # one batch for all queries: the model is loaded once
@@ -278,6 +279,8 @@ def search_command(queries, k, as_json, docs, years, authors, tags, mode, every_
 
 
 def _hit_json(hit) -> dict:
+    from kb.cite.apa import apa_reference, chunk_locator
+
     return {
         "rank": hit.rank,
         "score": round(hit.score, 6),
@@ -286,8 +289,14 @@ def _hit_json(hit) -> dict:
         "title": hit.meta.title,
         "authors": list(hit.meta.authors),
         "year": hit.meta.year,
+        "citation": hit.citation,
+        "reference": apa_reference(hit.meta, hit.chunk.doc_id),
+        "locator": chunk_locator(hit.chunk),
         "page": hit.chunk.page_start,
         "page_end": hit.chunk.page_end,
+        "paragraph": hit.chunk.paragraph_start,
+        "paragraph_end": hit.chunk.paragraph_end,
+        "ocr": hit.chunk.ocr,
         "text": hit.chunk.text,
         "kind": hit.chunk.kind,
         "tags": list(hit.tags),
@@ -336,11 +345,29 @@ def _count(n: int, singular: str, plural: str) -> str:
     return f"{n} {singular if n == 1 else plural}"
 
 
+def _show_paragraphs(doc_id: str, pages: list, wanted: str) -> None:
+    from ingest.chunk import numbered_paragraphs
+
+    first, _, last = wanted.replace("–", "-").partition("-")
+    try:
+        low, high = int(first), int(last or first)
+    except ValueError:
+        raise click.ClickException(f"--paragraph espera un número o un intervalo como 12-14, no {wanted!r}.") from None
+    found = [(n, text) for n, text in numbered_paragraphs(pages) if low <= n <= high]
+    if not found:
+        raise click.ClickException(f"{doc_id} no tiene el párrafo {wanted}.")
+    for number, text in found:
+        click.echo(f"--- párr. {number}")
+        click.echo(text)
+
+
 @cli.command("show")
 @click.argument("doc_id")
 @click.option("--page", type=int, default=None, help="Solo esta página (1 = primera página del PDF).")
+@click.option("--paragraph", "paragraphs", default=None, metavar="N[-M]",
+              help="Solo estos párrafos, numerados como en las citas («párr. 12», «párrs. 12–14»).")
 @INDEX_OPTION
-def show_command(doc_id: str, page: int | None, index_path: str | None) -> None:
+def show_command(doc_id: str, page: int | None, paragraphs: str | None, index_path: str | None) -> None:
     """Muestra los metadatos y el texto limpio de un documento."""
     store = _open_store(index_path)
     try:
@@ -352,6 +379,9 @@ def show_command(doc_id: str, page: int | None, index_path: str | None) -> None:
         click.echo(f"Autores: {'; '.join(m.authors) or 'desconocidos'} · Año: {m.year or 's. f.'} · "
                    f"Archivo: {document.path}")
         pages = store.pages(doc_id)
+        if paragraphs is not None:
+            _show_paragraphs(doc_id, pages, paragraphs)
+            return
         if page is not None:
             pages = [p for p in pages if p.number == page]
             if not pages:
@@ -402,8 +432,7 @@ def concept_command(concept_id: str, k: int, index_path: str | None, model_path:
 
     kb, _ = _open_ready(index_path, model_path)
     try:
-        kb.taxonomy.require(concept_id)
-        report = concept_report(kb, concept_id, k)
+        report = concept_report(kb, kb.taxonomy.require(concept_id).id, k)
     except KBError as error:
         raise _fail(error) from error
     finally:

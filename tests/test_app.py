@@ -143,7 +143,7 @@ def test_saved_passage_reaches_every_export(app, home):
     docx = Document(io.BytesIO(exports.to_docx(entries, metas)))
     assert any("Saraví, G. A. (1998)" in p.text for p in docx.paragraphs)
     assert "Saraví" in exports.to_bibtex(entries, metas) and "AU  - Saraví, Gonzalo A." in exports.to_ris(entries, metas)
-    rows = list(csv.DictReader(io.StringIO(exports.to_csv(entries, metas))))
+    rows = list(csv.DictReader(io.StringIO(exports.to_csv(entries, metas).removeprefix("\ufeff"))))
     assert rows[0]["cita_textual"] == entries[0].quote
 
 

@@ -234,7 +234,9 @@ def test_cli_compare_json_markdown_csv_and_xlsx(kb, real_model, real_embedder, m
     assert set(cells[0]) == {"column", "text", "sentence", "doc_id", "page", "score", "citation"}
     markdown = CliRunner().invoke(cli_module.cli, [*args, "--format", "md"]).output
     assert markdown.startswith("| aspecto | distrito industrial | clúster |") and "## Referencias" in markdown
-    rows = list(csv.DictReader(io.StringIO(CliRunner().invoke(cli_module.cli, [*args, "--format", "csv"]).output)))
+    exported = CliRunner().invoke(cli_module.cli, [*args, "--format", "csv"]).output
+    assert exported.startswith("\ufeffaspecto,")  # the byte order mark Excel needs to read accents
+    rows = list(csv.DictReader(io.StringIO(exported.removeprefix("\ufeff"))))
     assert [r["columna"] for r in rows] == ["distrito industrial", "clúster"] and rows[0]["documento"] == FOMIN
     path = tmp_path / "tabla.xlsx"
     saved = CliRunner().invoke(cli_module.cli, [*args, "--format", "xlsx", "--output", str(path)])

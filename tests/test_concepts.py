@@ -153,6 +153,21 @@ def test_cli_docs_lists_each_documents_main_concepts(indexed):
 
 def test_cli_concept_unknown_says_so_with_a_suggestion(indexed, monkeypatch):
     _use(monkeypatch, indexed)
-    bad = CliRunner().invoke(cli_module.cli, ["concept", "becatini"])
+    bad = CliRunner().invoke(cli_module.cli, ["concept", "becatinni"])  # "becatini" is a known alias
     assert bad.exit_code == 1 and "Traceback" not in bad.output
-    assert "Concepto desconocido: 'becatini'. ¿Quiso decir 'becattini'?" in bad.output
+    assert "Concepto desconocido: 'becatinni'. ¿Quiso decir 'becattini'?" in bad.output
+
+
+@pytest.mark.parametrize("name", ["IAP", "iap", "Distrito Industrial", "distrito industrial",
+                                  "POLÍTICA DE DESARROLLO PRODUCTIVO", "politica de desarrollo productivo",
+                                  "iniciativas de articulación productiva territorial"])
+def test_a_concept_is_found_by_id_label_alias_or_acronym_in_any_case_and_accents(indexed, monkeypatch, name):
+    _use(monkeypatch, indexed)
+    expected = indexed.taxonomy.require(name)
+    result = CliRunner().invoke(cli_module.cli, ["concept", name, "--k", "1"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"{expected.label} [{expected.id}]")
+    assert expected.id in {"iap", "distrito-industrial", "politica-desarrollo-productivo"}
+    tagged = CliRunner().invoke(cli_module.cli, ["search", "políticas", "--tag", name, "--json"])
+    assert tagged.exit_code == 0, tagged.output
+    assert all(expected.id in hit["tags"] for hit in json.loads(tagged.output)["hits"])

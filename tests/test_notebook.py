@@ -168,7 +168,7 @@ def test_markdown(entries, metas):
 def test_empty_notebook_exports(metas):
     assert "## Referencias" not in to_markdown([], metas)
     assert to_bibtex([], metas) == "" and to_ris([], metas) == ""
-    assert list(csv.reader(io.StringIO(to_csv([], metas)))) == [CSV_COLUMNS]
+    assert list(csv.reader(io.StringIO(to_csv([], metas).removeprefix("\ufeff")))) == [CSV_COLUMNS]
 
 
 def test_docx(entries, metas):
@@ -287,8 +287,10 @@ def test_ris_page_range():
     assert ("SP", "45") in record and ("EP", "67") in record
 
 
-def test_csv(entries, metas):
-    rows = list(csv.DictReader(io.StringIO(to_csv(entries, metas), newline="")))
+def test_csv_opens_in_excel_with_its_accents(entries, metas):
+    data = to_csv(entries, metas).encode("utf-8")
+    assert data.startswith(b"\xef\xbb\xbf")  # without it Excel reads UTF-8 as the system code page
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline="")))
     assert list(rows[0]) == CSV_COLUMNS
     assert len(rows) == 4
     saravi, pillihuaman, fomin, _ = rows

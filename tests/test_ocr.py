@@ -65,10 +65,12 @@ def test_tsv_lines_and_paragraphs_and_mean_confidence():
         "4\t1\t1\t2\t1\t0\t0\t0\t1\t1\t-1\t",
         "5\t1\t1\t2\t1\t1\t0\t0\t1\t1\t60\tCluster",
         "5\t1\t2\t1\t1\t1\t0\t0\t1\t1\t-1\t ",
+        "5\t1\t3\t1\t1\t1\t0\t0\t1\t1\t96\tA",  # a speck at the foot of the page
+        "5\t1\t4\t1\t1\t1\t0\t0\t1\t1\t91\t78",  # a page number stays for cleaning to judge
     ]
     found = ocr.from_tsv("\n".join([header, *rows]))
-    assert found.text == "El distrito\nindustrial.\n\nCluster"
-    assert (found.confidence, found.words) == (75.0, 4)
+    assert found.text == "El distrito\nindustrial.\n\nCluster\n\n78"
+    assert (found.confidence, found.words) == (81.2, 6)
 
 
 def test_a_page_recognised_with_low_confidence_is_reported_not_indexed():
@@ -287,3 +289,30 @@ def test_every_ocr_dev_answer_lies_on_its_page_of_the_recognised_scan():
     assert len(items) >= 10
     for item in items:
         assert contains_answer(pages[item["doc_id"]][item["page"]], item["answer"]), item["id"]
+
+
+def garbled_font_pdf(path: Path, text: str) -> Path:
+    """A page set in an embedded font whose Unicode map was removed: it prints
+    legibly, but its text layer is glyph numbers ("-B\\x01DPPQFSBDJ±O")."""
+    doc = pymupdf.open()
+    page = doc.new_page()
+    page.insert_font(fontname="sinmapa", fontbuffer=pymupdf.Font("cjk").buffer)
+    page.insert_textbox(pymupdf.Rect(72, 72, 520, 600), text, fontsize=12, fontname="sinmapa")
+    stripped = pymupdf.open("pdf", doc.tobytes())
+    for xref in range(1, stripped.xref_length()):
+        if stripped.xref_get_key(xref, "ToUnicode")[0] != "null":
+            stripped.xref_set_key(xref, "ToUnicode", "null")
+    stripped.save(path)
+    return path
+
+
+@needs_tesseract
+def test_a_font_without_unicode_map_is_read_from_the_page_image(tmp_path):
+    path = garbled_font_pdf(tmp_path / "fuentes.pdf", f"{SCANNED} {LAYER}")
+    assert unusable_report(clean_pages(extract(path, ocr=False).pages)) == "texto ilegible: página 1"
+
+    [page] = clean_pages(extract(path).pages)
+
+    assert page.status == "ok" and page.ocr_confidence > 80
+    text = " ".join(page.text.split())
+    assert "confianza y en normas compartidas" in text and "entidad socioterritorial" in text

@@ -80,10 +80,16 @@ def test_cli_search_json_one_object_per_query_in_order(indexed, monkeypatch):
     lines = [json.loads(line) for line in result.output.strip().splitlines()]
     assert [line["query"] for line in lines] == ["mesoespacio", "Porter diamante"]
     hit = lines[0]["hits"][0]
-    assert set(hit) == {"rank", "score", "chunk_id", "doc_id", "title", "authors", "year", "page", "page_end", "text",
-                        "kind", "tags"}
+    assert set(hit) == {"rank", "score", "chunk_id", "doc_id", "title", "authors", "year", "citation", "reference",
+                        "locator", "page", "page_end", "paragraph", "paragraph_end", "ocr", "text", "kind", "tags"}
     assert hit["rank"] == 1 and hit["doc_id"] == "saravi-1998-distritos-mexico"
     assert hit["page"] is None and hit["year"] == 1998 and hit["authors"] == ["Saraví, Gonzalo A."]
+    # A text file has no pages: the citation points to its paragraphs, as the locator says.
+    where = (f"párr. {hit['paragraph']}" if hit["paragraph"] == hit["paragraph_end"]
+             else f"párrs. {hit['paragraph']}–{hit['paragraph_end']}")
+    assert hit["locator"] == where and hit["citation"].startswith("Saraví (1998). Micro y pequeñas empresas")
+    assert hit["citation"].endswith(where) and not hit["ocr"]
+    assert hit["reference"].startswith("Saraví, G. A. (1998). Micro y pequeñas empresas")
 
 
 def test_cli_search_human_output_has_numbered_citations(indexed, monkeypatch):
@@ -164,3 +170,18 @@ def test_index_written_by_an_older_analyser_is_reanalysed(indexed, tmp_path):
         assert hits and hits[0].chunk.doc_id == "saravi-1998-distritos-mexico"
     finally:
         reopened.close()
+
+
+def test_kb_show_paragraph_shows_the_paragraphs_a_citation_points_to(indexed):
+    hit = search(indexed, FakeEmbedder(), "mesoespacio institucional", k=1, mode="lexical")[0]
+    assert hit.chunk.page_start is None  # a text file: cited by paragraph
+    wanted = f"{hit.chunk.paragraph_start}-{hit.chunk.paragraph_end}"
+    result = CliRunner().invoke(cli_module.cli, ["show", hit.chunk.doc_id, "--paragraph", wanted,
+                                                 "--index", str(indexed.directory)])
+    assert result.exit_code == 0, result.output
+    assert f"--- párr. {hit.chunk.paragraph_start}\n" in result.output
+    shown = " ".join(result.output.split())
+    assert " ".join(hit.chunk.text.split()) in shown
+    missing = CliRunner().invoke(cli_module.cli, ["show", hit.chunk.doc_id, "--paragraph", "9999",
+                                                  "--index", str(indexed.directory)])
+    assert missing.exit_code == 1 and f"{hit.chunk.doc_id} no tiene el párrafo 9999." in missing.output

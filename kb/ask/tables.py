@@ -7,11 +7,13 @@ import io
 
 from kb.ask.compare import EMPTY, Table
 from kb.cite.apa import apa_reference, sort_key
+from kb.cite.exports import EXCEL_BOM
 from kb.records import DocumentMeta
 
 
 def to_csv(table: Table) -> str:
     out = io.StringIO()
+    out.write(EXCEL_BOM)
     writer = csv.writer(out)
     writer.writerow(["aspecto", "columna", "oración", "cita", "documento", "página", "puntuación"])
     for aspect, row in zip(table.aspects, table.cells):

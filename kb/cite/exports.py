@@ -87,8 +87,14 @@ def to_ris(entries: list[Entry], metas: dict[str, DocumentMeta]) -> str:
     return "\n".join(_ris_record(_meta(metas, d)) for d in _documents(entries, metas))
 
 
+# Excel reads a CSV file without a byte order mark as the system's code page, and
+# shows «cooperaciÃ³n»; with it, as UTF-8. Other readers skip it (Python: utf-8-sig).
+EXCEL_BOM = "\ufeff"
+
+
 def to_csv(entries: list[Entry], metas: dict[str, DocumentMeta]) -> str:
     buffer = io.StringIO(newline="")
+    buffer.write(EXCEL_BOM)
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)
     for entry in entries:

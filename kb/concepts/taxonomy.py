@@ -71,9 +71,22 @@ class Taxonomy:
         return self.concepts[concept_id]
 
     def require(self, concept_id: str) -> Concept:
-        """The concept with this id, or a Spanish error that suggests the nearest id or label."""
+        """The concept a user names by id, label, alias or acronym («IAP», «distrito
+        industrial», «Politica de desarrollo productivo»), whatever the case and accents;
+        or a Spanish error that suggests the nearest id or label, or lists the concepts
+        an ambiguous alias names."""
         if concept_id in self.concepts:
             return self.concepts[concept_id]
+        from kb.text.fold import fold_key
+
+        wanted = fold_key(concept_id)
+        for names in (lambda c: (c.id, c.label), lambda c: c.aliases):
+            found = [c for c in self if any(fold_key(name) == wanted for name in names(c))]
+            if len(found) == 1:
+                return found[0]
+            if found:
+                listed = ", ".join(f"{c.id} ({c.label})" for c in found)
+                raise UnknownConcept(f"Concepto ambiguo: {concept_id!r} nombra a {listed}; use su identificador.")
         from rapidfuzz import process
 
         choices = {c.id: c.id for c in self} | {c.label: c.id for c in self}

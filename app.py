@@ -316,7 +316,7 @@ def passage_by_page(pages, chunk, limit: int = 3) -> list[tuple[int, str]]:
 
 def page_compare() -> None:
     from kb.ask import tables
-    from kb.ask.compare import EMPTY, KINDS, Aspect
+    from kb.ask.compare import KINDS, Aspect, empty_text
     from kb.ask.presets import Preset, load_presets, save_preset
     from kb.cite.notebook import Entry
 
@@ -347,7 +347,7 @@ def page_compare() -> None:
     except ValueError as error:  # an unknown column id, said in Spanish
         st.error(str(error))
         return
-    st.dataframe([{"aspecto": a.label, **{c.label: EMPTY if cell is None else f"«{' '.join(cell.sentence.split())}» "
+    st.dataframe([{"aspecto": a.label, **{c.label: empty_text(c) if cell is None else f"«{' '.join(cell.sentence.split())}» "
                                           f"({cell.citation})" for c, cell in zip(table.columns, row)}}
                   for a, row in zip(table.aspects, table.cells)], hide_index=True, width="stretch")
     cells = {f"{a.label} · {c.label}": cell for a, row in zip(table.aspects, table.cells)
@@ -391,11 +391,12 @@ def page_library() -> None:
         "documento": d.doc_id,
         "título": d.meta.title or "sin título",
         "autores": "; ".join(d.meta.authors) or "desconocidos",
-        "año": d.meta.year,
+        "año": str(d.meta.year) if d.meta.year else "s. f.",  # a missing year shows as APA writes it, not «None»
         "tipo": d.kind,
         "páginas": d.pages,
         "fragmentos": d.chunks,
-        "conceptos principales": ", ".join(c for c, _ in main.get(d.doc_id, [])),
+        "conceptos principales": ", ".join(kb.taxonomy[c].label if c in kb.taxonomy else c
+                                           for c, _ in main.get(d.doc_id, [])),
         "avisos": d.report or "",
     } for d in documents]
     st.subheader(f"Documentos ({len(documents)})")

@@ -473,7 +473,7 @@ def compare_command(preset, docs, frameworks, concepts, aspects, as_json, fmt, o
     """Tabla comparativa: cada celda cita la mejor evidencia de su columna para su fila."""
     import json
 
-    from kb.ask.compare import EMPTY, columns_for, compare
+    from kb.ask.compare import columns_for, compare, empty_text
     from kb.ask.presets import table_spec
 
     if fmt == "xlsx" and not output:
@@ -515,7 +515,7 @@ def compare_command(preset, docs, frameworks, concepts, aspects, as_json, fmt, o
         for aspect, row in zip(table.aspects, table.cells):
             click.echo(f"\n== {aspect.label}")
             for column, cell in zip(table.columns, row):
-                text = EMPTY if cell is None else f"«{' '.join(cell.sentence.split())}» — {cell.citation}"
+                text = empty_text(column) if cell is None else f"«{' '.join(cell.sentence.split())}» — {cell.citation}"
                 click.echo(click.wrap_text(f"{column.label}: {text}", width=100, subsequent_indent="    "))
 
 

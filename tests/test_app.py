@@ -167,7 +167,11 @@ def test_library_lists_documents_and_concepts(app):
     table = app.dataframe[0].value
     assert len(table) == 8
     saravi = table[table["documento"] == "saravi-1998-distritos-mexico"].iloc[0]
-    assert saravi["año"] == 1998 and "mesoespacio" in saravi["conceptos principales"]
+    assert saravi["año"] == "1998" and "mesoespacio" in saravi["conceptos principales"]
+    # Labels, as the taxonomy writes them, not ids: «distrito industrial», not «distrito-industrial».
+    assert "distrito industrial" in saravi["conceptos principales"]
+    assert not any("-" in concept for row in table["conceptos principales"] for concept in row.split(", "))
+    assert "None" not in set(table["año"]) and "s. f." in set(table["año"])
 
 
 def test_concepts_page_shows_definition_and_passages(app):

@@ -11,7 +11,8 @@ import pytest
 
 from ingest.pipeline import ingest
 from kb import config
-from kb.ask.compare import Aspect, columns_for, compare
+from kb.ask import tables
+from kb.ask.compare import Aspect, Column, columns_for, compare, empty_text
 from kb.index import KnowledgeBase
 
 GOLD = json.loads((Path(__file__).resolve().parent.parent / "eval" / "fomin-gold.json").read_text(encoding="utf-8"))
@@ -199,6 +200,11 @@ def test_a_table_over_an_empty_library_has_empty_cells(tmp_path):
     finally:
         empty.close()
     assert table.cells == [[None, None]]
+    # A framework column searched the library, not a document: its empty cell says so.
+    markdown = tables.to_markdown(table, {})
+    assert "| confianza entre empresas | *sin evidencia en la biblioteca* | *sin evidencia en la biblioteca* |" in markdown
+    document = Column("document", FOMIN, "FOMIN")
+    assert empty_text(document) == "sin evidencia en este documento"
 
 
 def test_aspect_terms_survive_a_saved_preset(tmp_path):

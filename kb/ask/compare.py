@@ -53,6 +53,8 @@ FAMILY = 6  # letters two stems share when they are one word family (see _same_w
 SENTENCE_WEIGHT = 0.3
 KINDS = ("document", "framework", "concept")
 EMPTY = "sin evidencia en este documento"
+# A framework or concept column searches the whole library, not one document.
+EMPTY_LIBRARY = "sin evidencia en la biblioteca"
 # Words of an aspect's label that say nothing of what it is about: "papel del
 # territorio" is about the territory, and "relación entre empresas" about firms'
 # relations only in so far as it names them.
@@ -75,6 +77,11 @@ class Column:
     kind: str  # "document", "framework" or "concept"
     id: str  # doc_id, framework name or concept id
     label: str
+
+
+def empty_text(column: Column) -> str:
+    """What an empty cell of `column` says."""
+    return EMPTY if column.kind == "document" else EMPTY_LIBRARY
 
 
 @dataclass(frozen=True)

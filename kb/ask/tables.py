@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from kb.ask.compare import EMPTY, Table
+from kb.ask.compare import Table, empty_text
 from kb.cite.apa import apa_reference, sort_key
 from kb.cite.exports import EXCEL_BOM
 from kb.records import DocumentMeta
@@ -19,7 +19,7 @@ def to_csv(table: Table) -> str:
     for aspect, row in zip(table.aspects, table.cells):
         for column, cell in zip(table.columns, row):
             if cell is None:
-                writer.writerow([aspect.label, column.label, EMPTY, "", "", "", ""])
+                writer.writerow([aspect.label, column.label, empty_text(column), "", "", "", ""])
             else:
                 writer.writerow([aspect.label, column.label, cell.sentence, cell.citation, cell.doc_id,
                                  "" if cell.page is None else cell.page, f"{cell.score:.3f}"])
@@ -34,7 +34,8 @@ def to_markdown(table: Table, metas: dict[str, DocumentMeta], title: str = "") -
     lines.append("| aspecto | " + " | ".join(escape(c.label) for c in table.columns) + " |")
     lines.append("|---" * (len(table.columns) + 1) + "|")
     for aspect, row in zip(table.aspects, table.cells):
-        cells = [f"*{EMPTY}*" if c is None else f"«{escape(c.sentence)}» ({escape(c.citation)})" for c in row]
+        cells = [f"*{empty_text(column)}*" if c is None else f"«{escape(c.sentence)}» ({escape(c.citation)})"
+                 for column, c in zip(table.columns, row)]
         lines.append(f"| {escape(aspect.label)} | " + " | ".join(cells) + " |")
     cited = {c.doc_id for row in table.cells for c in row if c is not None}
     if cited:
@@ -57,8 +58,8 @@ def to_xlsx(table: Table, metas: dict[str, DocumentMeta], title: str = "") -> by
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for aspect, row in zip(table.aspects, table.cells):
-        sheet.append([aspect.label, *[EMPTY if c is None else f"«{' '.join(c.sentence.split())}» ({c.citation})"
-                                      for c in row]])
+        sheet.append([aspect.label, *[empty_text(column) if c is None else f"«{' '.join(c.sentence.split())}» ({c.citation})"
+                                      for column, c in zip(table.columns, row)]])
     for column in sheet.iter_cols(min_col=2):
         sheet.column_dimensions[column[0].column_letter].width = 60
         for cell in column:

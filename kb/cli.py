@@ -8,7 +8,10 @@ from pathlib import Path
 
 import click
 
+from kb import cli_spanish
 from kb.errors import KBError
+
+cli_spanish.install()
 
 
 def _fail(error: KBError) -> click.ClickException:
@@ -110,7 +113,7 @@ def _open_kb(index_path: str | None, model_path: str | None, write: bool = False
 
 
 @cli.command("ingest")
-@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.argument("paths", nargs=-1, required=True, type=click.Path(), metavar="RUTAS...")
 @click.option("--prune", is_flag=True, help="Quita del índice los documentos cuyos archivos ya no existen.")
 @INDEX_OPTION
 @MODEL_OPTION
@@ -223,7 +226,7 @@ def _rechunk(kb, embedder) -> None:
 
 
 @cli.command("search")
-@click.argument("queries", nargs=-1, required=True)
+@click.argument("queries", nargs=-1, required=True, metavar="CONSULTAS...")
 @click.option("--k", "k", default=5, show_default=True, help="Número de pasajes por consulta.")
 @click.option("--json", "as_json", is_flag=True, help="Un objeto JSON por consulta y línea.")
 @click.option("--doc", "docs", multiple=True, help="Solo en este documento (repetible).")
@@ -362,7 +365,7 @@ def _show_paragraphs(doc_id: str, pages: list, wanted: str) -> None:
 
 
 @cli.command("show")
-@click.argument("doc_id")
+@click.argument("doc_id", metavar="DOCUMENTO")
 @click.option("--page", type=int, default=None, help="Solo esta página (1 = primera página del PDF).")
 @click.option("--paragraph", "paragraphs", default=None, metavar="N[-M]",
               help="Solo estos párrafos, numerados como en las citas («párr. 12», «párrs. 12–14»).")
@@ -422,7 +425,7 @@ def concepts_command(as_json: bool, index_path: str | None, model_path: str | No
 
 
 @cli.command("concept")
-@click.argument("concept_id")
+@click.argument("concept_id", metavar="CONCEPTO")
 @click.option("--k", "k", default=5, show_default=True, help="Número de pasajes.")
 @INDEX_OPTION
 @MODEL_OPTION
@@ -594,6 +597,9 @@ def _open_ready(index_path: str | None, model_path: str | None):
 
 def main() -> None:
     cli()
+
+
+cli_spanish.localize(cli)  # every command is defined by now
 
 
 if __name__ == "__main__":

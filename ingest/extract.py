@@ -19,7 +19,7 @@ from ingest.ocr import DPI as OCR_DPI
 from ingest.ocr import OcrInterrupted, OcrUnavailable, Recognised, recognise
 from ingest.ocr import languages as ocr_languages
 from kb.errors import IngestError
-from kb.records import Extracted, Page
+from kb.records import CleanPage, Extracted, Page
 
 # MuPDF prints repair notes ("trying to repair broken xref") to stderr;
 # library code must not print, and the errors we care about are raised anyway.
@@ -108,7 +108,9 @@ def _extract_pdf(path: Path, ocr: bool = True) -> Extracted:
             raise _error(path, "PDF dañado o truncado (el archivo está incompleto: falta su final)")
         pages = [_read_page(doc, index) for index in range(page_count)]
         notice = None
-        wanted = [index for index, page in enumerate(pages) if ocr and _needs_ocr(doc, index, page)]
+        # Cleaning's own verdict on each page, as ingest will give it.
+        cleaned = clean_pages(pages) if ocr else []
+        wanted = [index for index, page in enumerate(cleaned) if _needs_ocr(doc, index, page)]
         if wanted:
             try:
                 langs = ocr_languages()
@@ -125,13 +127,12 @@ def _extract_pdf(path: Path, ocr: bool = True) -> Extracted:
 # --- OCR ---------------------------------------------------------------------
 
 
-def _needs_ocr(doc: pymupdf.Document, index: int, page: Page) -> bool:
+def _needs_ocr(doc: pymupdf.Document, index: int, cleaned: CleanPage) -> bool:
     """True for a page whose text must come from its image: no text layer (a
     scan; glyphs drawn as outlines; a blank page, which Tesseract clears in under
     a second), a text layer that is not prose (fonts without a Unicode map), or
     an invisible OCR layer that reads as junk (the Seers scan's:
     "tor^ectontheus^ubi^ofhisfHibject")."""
-    cleaned = clean_pages([page])[0]  # the page alone: cleaning's own verdict, as ingest will give it
     if cleaned.status in ("empty", "junk"):
         return True
     try:

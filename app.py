@@ -225,6 +225,7 @@ def page_search() -> None:
     if not hits:
         st.info("Sin resultados con estos filtros.")
         return
+    concept_card(kb, query)
     if len(answer) >= 2:
         st.subheader("Respuesta breve")
         lines = [f"«{lit(q.sentence)}» <b>[{q.number}]</b>" for q in answer]
@@ -234,6 +235,22 @@ def page_search() -> None:
     st.subheader(f"Pasajes ({len(hits)})")
     for hit in hits:
         show_hit(kb, query, hit)
+
+
+def concept_card(kb: KnowledgeBase, query: str) -> None:
+    """The definition the taxonomy holds for the concept a query asks about."""
+    from kb.concepts.report import asked_concept, concept_report
+
+    concept = asked_concept(kb, query)
+    if concept is None or not concept.definition:
+        return
+    report = concept_report(kb, concept.id, 2)
+    lines = [f"<b>{lit(concept.label)}</b> · {lit(concept.framework)}", lit(concept.definition)]
+    if concept.authors:
+        lines.append(f"<small>Autores: {lit(', '.join(concept.authors))}</small>")
+    lines += [f"<small>{lit(p.citation)}: «{lit(' '.join(p.text.split()[:30]))}…»</small>" for p in report.passages]
+    with st.container(border=True, key="tarjeta-concepto"):
+        st.markdown("<br>".join(lines), unsafe_allow_html=True)
 
 
 def show_hit(kb: KnowledgeBase, query: str, hit) -> None:

@@ -247,6 +247,7 @@ def search_command(queries, k, as_json, docs, years, authors, tags, mode, every_
     from dataclasses import replace
 
     from kb.ask.search import search
+    from kb.concepts.report import asked_concept
     from kb.records import Filters
 
     kb, embedder = _open_ready(index_path, model_path)
@@ -264,6 +265,10 @@ def search_command(queries, k, as_json, docs, years, authors, tags, mode, every_
                 click.echo(json.dumps({"query": query, "hits": [_hit_json(h) for h in hits]}, ensure_ascii=False))
                 continue
             click.echo(f"Consulta: {query}")
+            concept = asked_concept(kb, query)
+            if concept is not None and concept.definition:
+                click.echo(click.wrap_text(f"{concept.label}: {concept.definition}", width=100,
+                                           subsequent_indent="    "))
             if not hits:
                 click.echo("  Sin resultados.")
             for hit in hits:

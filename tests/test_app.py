@@ -87,8 +87,26 @@ def test_search_shows_the_saravi_passage_with_its_citation(app):
 
 def test_extractive_answer_quotes_verbatim_with_numbers(app):
     app.text_input(key="q").input("¿Qué es el mesoespacio?").run()
-    answer = app.markdown[1].value
-    assert answer.startswith("«") and "<b>[1]</b>" in answer and "<b>[2]</b>" in answer
+    answer = next(m.value for m in app.markdown if m.value.startswith("«"))
+    assert "<b>[1]</b>" in answer and "<b>[2]</b>" in answer
+
+
+def test_a_query_that_asks_for_a_concept_gets_its_definition_card_above_the_answer(app):
+    from kb.concepts.taxonomy import load_taxonomy
+
+    app.text_input(key="q").input("¿Qué es la IAP?").run()
+    assert not app.exception
+    values = [m.value for m in app.markdown]
+    card = next(i for i, v in enumerate(values) if v.startswith("<b>iniciativa de articulación productiva</b> · "))
+    definition = load_taxonomy()["iap"].definition
+    assert " ".join(definition.split()[:6]) in values[card] and "<small>" in values[card]  # a cited passage
+    answer = next(i for i, v in enumerate(values) if v.startswith("«"))
+    assert card < answer
+    # Two concepts compared, or none named: no card.
+    labels = {c.label for c in load_taxonomy()}
+    for query in ("distrito industrial y clúster: diferencias", "¿Cuántos líderes participaron en las entrevistas?"):
+        app.text_input(key="q").input(query).run()
+        assert not any(v.startswith(f"<b>{label}</b> · ") for v in (m.value for m in app.markdown) for label in labels)
 
 
 def test_query_comes_from_the_url(home, real_model, monkeypatch):

@@ -171,3 +171,13 @@ def test_a_concept_is_found_by_id_label_alias_or_acronym_in_any_case_and_accents
     tagged = CliRunner().invoke(cli_module.cli, ["search", "políticas", "--tag", name, "--json"])
     assert tagged.exit_code == 0, tagged.output
     assert all(expected.id in hit["tags"] for hit in json.loads(tagged.output)["hits"])
+
+
+def test_cli_search_opens_with_the_definition_of_the_concept_asked_about(indexed, monkeypatch):
+    _use(monkeypatch, indexed)
+    asked = CliRunner().invoke(cli_module.cli, ["search", "¿Qué es el mesoespacio?", "--k", "1"])
+    assert asked.exit_code == 0, asked.output
+    first = " ".join(asked.output.split("[1]")[0].split())
+    assert f"mesoespacio: {' '.join(indexed.taxonomy['mesoespacio'].definition.split()[:8])}" in first
+    compared = CliRunner().invoke(cli_module.cli, ["search", "distrito industrial y clúster: diferencias", "--k", "1"])
+    assert compared.output.split("\n")[1].startswith("[1] ")  # two concepts, no question of definition: no card

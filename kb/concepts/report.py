@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from kb.cite.apa import chunk_citation
@@ -62,3 +63,18 @@ def concept_report(kb: KnowledgeBase, concept_id: str, k: int = 5) -> ConceptRep
         passages.append(Passage(chunk.chunk_id, chunk.doc_id, chunk_citation(metas[chunk.doc_id], chunk),
                                 chunk.text, evidence))
     return ConceptReport(concept, documents, passages)
+
+
+# "¿Qué es la IAP?", "definición de distrito industrial", "what is a cluster".
+_ASKS_DEFINITION = re.compile(r"^\W*(?:qu[eé] (?:es|son|significa|se entiende por)|defin[ei]|concepto de|"
+                              r"what (?:is|are)|define)\b", re.IGNORECASE)
+
+
+def asked_concept(kb: KnowledgeBase, query: str) -> Concept | None:
+    """The concept a query is about, for its definition card: the only concept it
+    names, or the first one when it asks for a definition («¿Qué es la IAP?»)."""
+    tags = kb.tagger.tag(query, hint=kb.concept_totals())
+    named = [kb.taxonomy[c] for c in dict.fromkeys(t.concept for t in tags) if c in kb.taxonomy]
+    if len(named) == 1 or (named and _ASKS_DEFINITION.match(query)):
+        return named[0]
+    return None

@@ -336,6 +336,7 @@ def page_compare() -> None:
     from kb.ask.compare import KINDS, Aspect, empty_text
     from kb.ask.presets import Preset, load_presets, save_preset
     from kb.cite.notebook import Entry
+    from kb.text.highlight import find_span, highlight_html
 
     kb = knowledge_base()
     presets = load_presets(index_dir())
@@ -372,7 +373,9 @@ def page_compare() -> None:
     if cells:
         picked = st.selectbox("Ver una celda", list(cells), key=f"celda-{title}")
         cell = cells[picked]
-        st.markdown(f"<b>{lit(cell.citation)}</b><div class='pasaje'>{lit(cell.text)}</div>", unsafe_allow_html=True)
+        span = find_span(cell.text, cell.sentence)  # the quoted sentence, marked in its passage
+        st.markdown(f"<b>{lit(cell.citation)}</b><div class='pasaje'>"
+                    f"{highlight_html(cell.text, '', [span] if span else [])}</div>", unsafe_allow_html=True)
         if st.button("Añadir al cuaderno", key="celda-cuaderno"):
             added = notebook().add(Entry(chunk_id=cell.chunk_id, doc_id=cell.doc_id, quote=cell.sentence,
                                          locator=cell.locator, page=cell.page))

@@ -1,7 +1,9 @@
 """The Streamlit app, page by page, with streamlit's AppTest and the real model."""
 
 import csv
+import html
 import io
+import re
 from pathlib import Path
 
 import pymupdf
@@ -291,6 +293,14 @@ def test_compare_page_builds_the_district_vs_cluster_table_and_saves_a_preset(ap
     assert list(table.columns) == ["aspecto", "distrito industrial", "clúster"] and len(table) == 8
     assert (table["distrito industrial"].str.startswith("«")).sum() >= 4
     assert [b.label for b in app.get("download_button")] == ["CSV", "Markdown (APA)", "XLSX"]
+    # «Ver una celda»: the passage, with the quoted sentence marked in it.
+    shown = next(m.value for m in app.markdown if "<div class='pasaje'>" in m.value)
+    marked = re.findall(r'<mark class="c">(.*?)</mark>', shown, re.S)
+    assert len(marked) == 1
+    quoted = app.selectbox(key="celda-Distrito industrial vs clúster").value
+    cell = table.set_index("aspecto").loc[quoted.split(" · ")[0], quoted.split(" · ")[1]]
+    first_words = " ".join(cell.removeprefix("«").split()[:5])
+    assert " ".join(html.unescape(re.sub(r"<br>", " ", marked[0])).split()).startswith(first_words)
     app.text_input(key="nueva-tabla").input("Mi comparación").run()
     app.button(key="guardar-tabla").click().run()
     assert "mi-comparacion" in load_presets(home)

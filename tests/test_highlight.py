@@ -123,3 +123,12 @@ def test_newlines_and_out_of_range_spans():
 
 def test_empty_text():
     assert highlight_html("", "algo", [(0, 3)]) == ""
+
+
+def test_a_quote_is_found_in_its_passage_across_line_breaks():
+    from kb.text.highlight import find_span
+
+    passage = "Antes.\nEl distrito es una\nentidad socio-territorial (Becattini). Después."
+    start, end = find_span(passage, "El distrito es una entidad socio-territorial (Becattini).")
+    assert passage[start:end] == "El distrito es una\nentidad socio-territorial (Becattini)."
+    assert find_span(passage, "El clúster es otra cosa.") is None and find_span(passage, "  ") is None

@@ -9,6 +9,7 @@ newline is left (a line starting with "- " or "1. " would become a list).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from functools import lru_cache
 
@@ -93,3 +94,13 @@ def _body(chunk: str, first: bool) -> str:
         stripped = html.lstrip(" \t")
         html = "&#32;" * (len(html) - len(stripped)) + stripped
     return html
+
+
+def find_span(text: str, quote: str) -> tuple[int, int] | None:
+    """Where `quote` lies in `text`, whatever the whitespace between its words
+    (quotes are stored with single spaces, passages keep their line breaks)."""
+    words = quote.split()
+    if not words:
+        return None
+    match = re.search(r"\s+".join(re.escape(word) for word in words), text)
+    return (match.start(), match.end()) if match else None

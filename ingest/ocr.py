@@ -23,7 +23,7 @@ INSTALL_COMMAND = "sudo apt install tesseract-ocr tesseract-ocr-spa tesseract-oc
 # 300 dpi is Tesseract's own recommendation for body text; eval/ocr.py measures 150 too.
 DPI = 300
 # A page whose words average under this confidence (0-100) is reported, not indexed.
-# Measured here: the Seers scan's pages score 93-96, the pages of eval/ocr.py 89-97
+# Measured here: the Seers scan's pages score 93-96, the worst-read pages of eval/ocr.py 89-97
 # (150 dpi with noise included); dot-leader contents pages of the 178-page manual,
 # recognised as "ccoococnocnoon…", 35-53.
 CONFIDENCE_FLOOR = 60.0
